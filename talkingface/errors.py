@@ -1,0 +1,53 @@
+"""Errors a user can act on, and the one place that turns them into a CLI exit.
+
+Library code raises :class:`KitError` (or a subclass) with a message that names the file and what is wrong.
+CLIs wrap their ``main`` with :func:`cli_main`, which prints that message on one line and exits non-zero,
+never with a traceback. Programming errors (anything else) still raise normally.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from typing import Callable, Sequence
+
+
+class KitError(Exception):
+    """An error caused by the user's input or environment; its message says what to do."""
+
+    exit_code = 2
+
+
+class MediaError(KitError):
+    """A media file is missing, empty, unreadable, or lacks a stream that is needed."""
+
+
+class WeightsError(KitError):
+    """A weight file is missing, truncated, tampered with, or has the wrong format."""
+
+
+class ConfigError(KitError):
+    """A configuration file or override is invalid."""
+
+
+def cli_main(func: Callable[[Sequence[str] | None], int | None]) -> Callable[[Sequence[str] | None], int]:
+    """Decorate a ``main(argv)``: a KitError becomes ``error: <message>`` on stderr and its exit code.
+
+    Set ``TALKINGFACE_DEBUG=1`` to see the traceback instead.
+    """
+
+    @functools.wraps(func)
+    def wrapper(argv: Sequence[str] | None = None) -> int:
+        try:
+            code = func(argv)
+        except KitError as exc:
+            if os.environ.get("TALKINGFACE_DEBUG"):
+                raise
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+        return 0 if code is None else int(code)
+
+    return wrapper
