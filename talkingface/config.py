@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import typing
 from pathlib import Path
 from typing import Any, Iterable, TypeVar
@@ -18,6 +17,7 @@ from typing import Any, Iterable, TypeVar
 import yaml
 
 from talkingface.errors import ConfigError
+from talkingface.fsutil import temp_sibling
 
 T = TypeVar("T")
 
@@ -101,13 +101,12 @@ def write_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write text to ``path`` through a temporary file in the same folder and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = temp_sibling(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 

@@ -1,0 +1,202 @@
+"""VideoWriter: RGB frames -> H.264 yuv420p mp4 through a pipe to the pinned ffmpeg, audio muxed, written atomically.
+
+* Frames: single (H, W, 3) or batches (N, H, W, 3); uint8, or float in [0, 1] (clipped, then rounded to 0..255).
+  Every frame must have the size of the first one.
+* **Odd sizes** are padded to even by repeating the last column and/or row (libx264's yuv420p needs even sizes).
+  The file is then one pixel wider/taller than the frames; the original size is not recorded anywhere, so a reader
+  cannot crop it back - crop yourself, or write even sizes, when the exact size matters.
+* Colour: RGB is converted to limited-range BT.601 YUV and tagged so (``smpte170m``, ``tv``).
+* **Audio** (``audio=`` any media file with an audio stream) is encoded to AAC and muxed in a second, stream-copy
+  pass when the writer closes. The video length wins: audio longer than the video is cut at the last frame, shorter
+  audio is padded with silence to the video's duration.
+* **Atomic**: everything is written to a hidden temporary file in the destination folder and renamed with
+  ``os.replace`` only when ffmpeg succeeded; an exception (inside ``with`` or from ffmpeg) removes the temporary
+  files, so a crash never leaves a half-written video under the final name.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import warnings
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from talkingface.errors import MediaError
+from talkingface.media_ffmpeg import (
+    container_args,
+    ffmpeg_exe,
+    last_error_line,
+    prepare_output,
+    rate_str,
+    remove_quietly,
+    run_ffmpeg,
+    temp_name,
+)
+
+CONTAINERS = (".mp4", ".mov", ".m4v", ".mkv", ".avi")  # containers that hold H.264 (+ AAC)
+_COLOUR_TAGS = ["-colorspace", "smpte170m", "-color_primaries", "smpte170m", "-color_trc", "smpte170m",
+                "-color_range", "tv"]
+
+
+def as_uint8_frames(frames) -> np.ndarray:
+    """(H, W, 3) or (N, H, W, 3), uint8 or float in [0, 1] (torch tensors on CPU work too) -> (N, H, W, 3) uint8."""
+    array = np.asarray(frames)
+    if array.ndim == 3:
+        array = array[None]
+    if array.ndim != 4 or array.shape[-1] != 3:
+        raise ValueError(f"frames must be (H, W, 3) or (N, H, W, 3) RGB, got shape {array.shape}")
+    if array.dtype == np.uint8:
+        return array
+    if np.issubdtype(array.dtype, np.floating):
+        return (np.clip(array, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    if array.dtype == np.bool_ or np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"frames must be uint8 or float in [0, 1], got {array.dtype}")
+    raise ValueError(f"unsupported frame dtype {array.dtype}")
+
+
+class VideoWriter:
+    """Write frames to an H.264 (libx264, yuv420p) video; see the module docstring for sizes, colour and audio.
+
+    ``VideoWriter(path, fps, audio=None, crf=18, preset="medium")``; ``write(frame_or_batch)``; ``close()`` (or
+    leave the ``with`` block) to finish. ``abort()`` discards everything. ``frame_count`` counts frames written.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], fps: float | Fraction = 25,
+                 audio: str | os.PathLike[str] | None = None, *, crf: int = 18, preset: str = "medium"):
+        if Path(path).suffix.lower() not in CONTAINERS:
+            raise MediaError(f"{path}: cannot write H.264 video with this extension; use one of {', '.join(CONTAINERS)}")
+        self.path = prepare_output(path)
+        self.fps = fps
+        self._rate = rate_str(fps)
+        self.audio: Path | None = None
+        if audio is not None:
+            from talkingface.media import require_audio
+
+            self.audio = require_audio(audio, f"needed as the audio track of {self.path}").path
+        self.crf, self.preset = int(crf), preset
+        self.frame_count = 0
+        self.size: tuple[int, int] | None = None  # (w, h) of the frames given
+        self._proc: subprocess.Popen | None = None
+        self._stderr = None
+        self._tmp_video: Path | None = None
+        self._closed = False
+
+    # -- writing -------------------------------------------------------------------------------------------------
+    def _start(self, width: int, height: int) -> None:
+        self.size = (width, height)
+        self._pad = (height % 2, width % 2)
+        out_w, out_h = width + self._pad[1], height + self._pad[0]
+        self._tmp_video = temp_name(self.path if self.audio is None else self.path.with_suffix(".mp4"))
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the writer
+        cmd = [ffmpeg_exe(), "-hide_banner", "-v", "error", "-y",
+               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{out_w}x{out_h}", "-framerate", self._rate, "-i", "-",
+               "-an", "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p",
+               *_COLOUR_TAGS, *container_args(self._tmp_video), str(self._tmp_video)]
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
+
+    def write(self, frames) -> None:
+        """Append one frame (H, W, 3) or a batch (N, H, W, 3); uint8 or float in [0, 1]."""
+        if self._closed:
+            raise ValueError(f"VideoWriter for {self.path} is closed")
+        batch = as_uint8_frames(frames)
+        if batch.shape[0] == 0:
+            return
+        height, width = batch.shape[1:3]
+        if self._proc is None:
+            self._start(width, height)
+        elif (width, height) != self.size:
+            raise ValueError(f"frame size {width}x{height} differs from the first frame's {self.size[0]}x{self.size[1]}")
+        if any(self._pad):
+            batch = np.pad(batch, ((0, 0), (0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
+        try:
+            self._proc.stdin.write(np.ascontiguousarray(batch).data)
+        except (BrokenPipeError, OSError):
+            message = self._ffmpeg_error()
+            self.abort()
+            raise MediaError(f"{self.path}: ffmpeg stopped while encoding ({message})") from None
+        self.frame_count += batch.shape[0]
+
+    def _ffmpeg_error(self) -> str:
+        if self._proc is not None and self._proc.poll() is None:
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        if self._stderr is None:
+            return "no message"
+        self._stderr.seek(0)
+        return last_error_line(self._stderr.read().decode("utf-8", "replace"))
+
+    # -- finishing -----------------------------------------------------------------------------------------------
+    def close(self) -> Path:
+        """Finish encoding, mux the audio, and move the file into place. Returns the final path."""
+        if self._closed:
+            return self.path
+        if self._proc is None:
+            self.abort()
+            raise MediaError(f"{self.path}: no frames were written; nothing saved")
+        try:
+            self._proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        code = self._proc.wait()
+        if code != 0:
+            message = self._ffmpeg_error()
+            self.abort()
+            raise MediaError(f"{self.path}: ffmpeg failed while encoding ({message})")
+        final_tmp = self._tmp_video
+        try:
+            if self.audio is not None:
+                final_tmp = temp_name(self.path)
+                duration = Fraction(self.frame_count) / Fraction(self._rate)
+                run_ffmpeg(["-y", "-i", self._tmp_video, "-i", self.audio, "-map", "0:v:0", "-map", "1:a:0",
+                            "-c:v", "copy", "-af", "apad", "-c:a", "aac", "-t", f"{float(duration):.6f}",
+                            *container_args(self.path), final_tmp], f"{self.path}: cannot mux audio from {self.audio}")
+            os.replace(final_tmp, self.path)
+        except BaseException:
+            remove_quietly(final_tmp)
+            self.abort()
+            raise
+        if final_tmp != self._tmp_video:
+            remove_quietly(self._tmp_video)
+        self._tmp_video = None
+        self._cleanup()
+        return self.path
+
+    def abort(self) -> None:
+        """Stop ffmpeg and delete the temporary file(s); nothing is written under the final name."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        if self._proc is not None and self._proc.stdin is not None:
+            try:
+                self._proc.stdin.close()
+            except (BrokenPipeError, OSError):
+                pass
+        remove_quietly(self._tmp_video)
+        self._tmp_video = None
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        self._closed = True
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+    def __enter__(self) -> VideoWriter:  # noqa: PYI034
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True):
+            warnings.warn(f"VideoWriter for {self.path} was never closed; discarding it", ResourceWarning,
+                          stacklevel=2)
+            self.abort()
