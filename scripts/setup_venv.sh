@@ -13,12 +13,10 @@ EXTRAS=${EXTRAS:-eval,syncnet,dagan,lawdnet,dev}
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
   || { echo "error: Python >= 3.10 is needed ($PYTHON is $("$PYTHON" -V 2>&1))" >&2; exit 2; }
 
-hash=$(cat constraints.txt pyproject.toml <(echo "$EXTRAS") | sha256sum | cut -c1-16)
+hash=$(cat constraints.txt pyproject.toml requirements-nodeps.txt <(echo "$EXTRAS") | sha256sum | cut -c1-16)
 if [ -n "${TALKINGFACE_VENV_CACHE:-}" ]; then
   venv="$TALKINGFACE_VENV_CACHE/venv-$hash"
   mkdir -p "$TALKINGFACE_VENV_CACHE"
-  if [ -e .venv ] && [ ! -L .venv ]; then rm -rf .venv; fi
-  ln -sfn "$venv" .venv
 else
   venv="$root/.venv"
 fi
@@ -31,7 +29,13 @@ if [ "$(cat "$venv/.deps-hash" 2>/dev/null)" != "$hash" ]; then
   # Install the dependencies of the kit (not the kit itself: that is an editable install below).
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c constraints.txt ".[${EXTRAS}]"
   "$venv/bin/python" -m pip uninstall --quiet --yes talkingface-kit
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt -r requirements-nodeps.txt
   echo "$hash" > "$venv/.deps-hash"
+fi
+
+if [ -n "${TALKINGFACE_VENV_CACHE:-}" ]; then  # point .venv at the ready environment (atomic rename)
+  if [ -e .venv ] && [ ! -L .venv ]; then rm -rf .venv; fi
+  ln -sfn "$venv" .venv.tmp && mv -T .venv.tmp .venv
 fi
 
 # The kit itself, editable, pointing at this checkout (cheap; redone when the checkout moves).

@@ -101,9 +101,9 @@ def render_frame(photo: np.ndarray, t: float, motion: Motion, openness: float) -
     img = photo.astype(np.float32)
     closure = _blink_closure(t, motion.blink_at)
     for ex, ey in _EYES:
-        skin = img[ey - 18 : ey - 14, ex - 6 : ex + 6].reshape(-1, 3).mean(axis=0)
-        _paint_ellipse(img, (ex, ey), (15, 10 * closure), skin)
-    _paint_ellipse(img, _MOUTH, (15, 9 * openness), np.array([70.0, 22.0, 28.0], np.float32))
+        skin = img[ey + 12 : ey + 16, ex - 5 : ex + 5].reshape(-1, 3).mean(axis=0)  # cheek below the eye
+        _paint_ellipse(img, (ex, ey), (11, 7 * closure), skin)
+    _paint_ellipse(img, _MOUTH, (13, 7 * openness), np.array([90.0, 20.0, 20.0], np.float32))
 
     w = 2 * math.pi * t
     angle = motion.rotate_deg * math.sin(w / motion.rotate_period + motion.phase)
