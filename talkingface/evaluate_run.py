@@ -1,0 +1,328 @@
+"""Score one generated folder (a run): stream its samples through the batcher, FID, LSE; aggregate per metric.
+
+FID compares all frames of the run's generated files with the real frames of its ground-truth folder (gt_self/ for
+``*_self`` runs, gt_cross/ otherwise — for cross runs these are the driving videos, the real frames of the motion
+the generator copied; with --pairs, the distinct gt files the pairs name). Reference statistics are cached in
+``<output_path>/cache/fid_ref_<hash>.npz`` (hash of the files' names, sizes, mtimes and the FID options): the output
+folder, not the evaluation set, because the set may be mounted read-only.
+"""
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from talkingface.errors import KitError, MediaError
+from talkingface.evaluate_cache import file_stamp, sample_key
+from talkingface.evaluate_frames import FrameFile, PairedStream, encode_png, fid_stride, middle_frame, side_by_side
+from talkingface.evaluate_scoring import Batcher, SampleState, fid_feature_api, one_line, options_hash
+
+CROSS_NOTE = "not reported: cross-identity set (needs a same-identity ground truth)"
+
+
+class RunScorer:
+    def __init__(self, plan, metrics, cfg, cache, output_path: Path, log=None):
+        self.plan, self.metrics, self.cfg, self.cache = plan, metrics, cfg, cache
+        self.out = Path(output_path)
+        self.log = log or (lambda msg: print(msg, file=sys.stderr))
+        self.fid = None
+        self.fid_note = None
+        self.use_features = False
+        self.n_cached = self.n_computed = 0
+        self.key_options = {"metrics": metrics.options, "resize": cfg.resize}
+        self.fid_tag = options_hash([metrics.protocols.get("fid"), metrics.fid_opts, cfg.fid_max_frames_per_video])
+
+    # ------------------------------------------------------------------ samples
+    def score(self) -> dict:
+        plan = self.plan
+        records = [None] * len(plan.samples)
+        if plan.error is None:
+            if "fid" in self.metrics.specs and "fid" not in self.metrics.unavailable:
+                try:
+                    self.fid = self.metrics.new_fid()
+                    self.use_features = fid_feature_api(self.fid)
+                except KitError as exc:
+                    self.fid_note = one_line(exc)
+            self._score_samples(records)
+        fid_result = self._fid_result() if self.fid is not None else None
+        return self._run_result(records, fid_result)
+
+    def _score_samples(self, records: list) -> None:
+        from tqdm import tqdm
+
+        batcher = Batcher(self.metrics, self.cfg.batch_size, self.fid, self.use_features)
+        open_states: list = []
+        bar = tqdm(total=len(self.plan.samples), desc=self.plan.name, unit="sample", file=sys.stderr,
+                   disable=not self.cfg.progress, dynamic_ncols=True)
+        try:
+            for i, sample in enumerate(self.plan.samples):
+                key = sample_key(self.plan.name, sample, self.key_options)
+                cached = self.cache.get(key)
+                if cached is not None:
+                    records[i] = cached
+                    self.n_cached += 1
+                    if self.fid is not None and cached.get("error") is None:
+                        feats = self.cache.get_features(self._fkey(key)) if self.use_features else None
+                        if feats is not None:
+                            self.fid.add_generated_features(feats)
+                        else:                       # re-encode this sample's frames for FID only
+                            state = SampleState(sample, key, {"fid"}, fid_max=self.cfg.fid_max_frames_per_video)
+                            self._stream(state, batcher)
+                            open_states.append((i, state, True))
+                else:
+                    state = SampleState(sample, key, self._wanted(sample), fid_max=self.cfg.fid_max_frames_per_video)
+                    self._stream(state, batcher)
+                    self._video_metrics(state)
+                    open_states.append((i, state, False))
+                open_states = self._finish_ready(open_states, records, bar)
+                if cached is not None:
+                    bar.update(1)
+            batcher.flush()
+            open_states = self._finish_ready(open_states, records, bar)
+        finally:
+            bar.close()
+        assert not open_states, "samples left unfinished"
+
+    def _fkey(self, key: str) -> str:
+        return f"{key}_{self.fid_tag}"
+
+    def _wanted(self, sample) -> set:
+        wanted = set()
+        for name in self.metrics.image:
+            if not self.metrics.specs[name].full_reference or (sample.same_identity and sample.reference is not None):
+                wanted.add(name)
+        if self.fid is not None:
+            wanted.add("fid")
+        if sample.is_video:
+            wanted.update(n for names, _ in self.metrics.video for n in names)
+        return wanted
+
+    def _stream(self, state: SampleState, batcher: Batcher) -> None:
+        s, cfg = state.sample, self.cfg
+        full_ref = [n for n in state.wanted if n in self.metrics.image and self.metrics.specs[n].full_reference]
+        if s.same_identity and s.reference is None and state.wanted != {"fid"}:
+            why = ("no ground truth with the same name" if self.plan.reference_dir is not None
+                   else "no ground truth (folder or file missing)")
+            for n in self.metrics.image:
+                if self.metrics.specs[n].full_reference:
+                    state.not_computable[n] = why
+        gen = ref = None
+        try:
+            gen = FrameFile(s.generated)
+            state.extras["has_audio"] = bool(gen.video and getattr(gen._reader, "has_audio", False))
+            if full_ref:
+                ref = FrameFile(s.reference)
+                if gen.size != ref.size:
+                    if not cfg.resize:
+                        raise MediaError(f"{s.generated} is {gen.size[0]}x{gen.size[1]} but its ground truth "
+                                         f"{s.reference} is {ref.size[0]}x{ref.size[1]} (pass --resize to resize "
+                                         f"generated frames to the ground-truth size)")
+                    state.notes.append(f"generated resized from {gen.size[0]}x{gen.size[1]} to "
+                                       f"{ref.size[0]}x{ref.size[1]}")
+                    gen.resize_to = ref.size
+            state.fid_stride = fid_stride(gen.count, cfg.fid_max_frames_per_video)
+            mid = gen.count // 2
+            pos = 0
+            stream = PairedStream(gen, ref, cfg.batch_size)
+            for g, r in stream:
+                if cfg.save_visuals and pos <= mid < pos + len(g) and state.wanted != {"fid"}:
+                    state.mid["generated"] = g[mid - pos].copy()
+                    if r is not None:
+                        state.mid["reference"] = r[mid - pos].copy()
+                mask = state.fid_mask(pos, len(g)) if "fid" in state.wanted else np.zeros(len(g), bool)
+                batcher.add(state, g, r, mask)
+                pos += len(g)
+            state.n_frames = pos
+            if pos == 0:
+                raise MediaError(f"{s.generated}: no frames")
+            if stream.longer:
+                state.notes.append(f"frame counts differ (generated {gen.count}, ground truth {ref.count}): "
+                                   f"the first {pos} frames are paired")
+        except (KitError, OSError) as exc:
+            state.error = one_line(exc)
+        finally:
+            for f in (gen, ref):
+                if f is not None:
+                    f.close()
+        state.streamed = True
+
+    def _video_metrics(self, state: SampleState) -> None:
+        for names, metric in self.metrics.video:
+            if state.error is not None or not state.sample.is_video:
+                continue
+            if not state.extras.get("has_audio"):
+                for n in names:
+                    state.not_computable[n] = "no audio stream"
+                continue
+            try:
+                result = dict(metric.video(state.sample.generated))
+            except KitError as exc:
+                for n in names:
+                    state.not_computable[n] = one_line(exc)
+                continue
+            for n in names:
+                if result.get(n) is not None:
+                    state.values[n] = float(result[n])
+                else:
+                    state.not_computable[n] = f"{n} missing from the video metric's result"
+            state.extras["/".join(names)] = {k: v for k, v in result.items()
+                                             if k not in names and isinstance(v, (int, float, str, bool))}
+
+    def _finish_ready(self, open_states: list, records: list, bar) -> list:
+        left = []
+        for i, state, refeed in open_states:
+            if not state.streamed or state.pending > 0:
+                left.append((i, state, refeed))
+                continue
+            if self.use_features and state.error is None and state.fid_feats:
+                feats = np.concatenate(state.fid_feats)
+                self.fid.add_generated_features(feats)
+                self.cache.put_features(self._fkey(state.key), feats)
+            if refeed:
+                continue
+            if self.cfg.save_visuals and state.error is None:
+                self._save_visual(state)
+            records[i] = state.record()
+            self.cache.put(state.key, records[i])
+            self.n_computed += 1
+            bar.update(1)
+        return left
+
+    def _save_visual(self, state: SampleState) -> None:
+        s = state.sample
+        try:
+            panels = [middle_frame(s.source) if s.source else None,
+                      state.mid.get("reference") if "reference" in state.mid
+                      else (middle_frame(s.reference) if s.reference else None),
+                      state.mid.get("generated")]
+            path = self.out / "visuals" / self.plan.name / f"{s.sample}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_bytes(encode_png(side_by_side(panels)))
+            tmp.replace(path)
+        except (KitError, OSError) as exc:
+            state.notes.append(f"visual not written: {one_line(exc)}")
+
+    # ------------------------------------------------------------------ FID
+    def _fid_result(self):
+        files = self.plan.fid_reference
+        if not files:
+            return None, "no real frames for the FID reference set (ground-truth folder missing or empty)"
+        cache_path = self.out / "cache" / f"fid_ref_{options_hash([self.fid_tag, [file_stamp(f) for f in files]])}.npz"
+        try:
+            if not self.fid.reference_from_cache(cache_path):
+                self._fid_reference(files)
+                cache_path.parent.mkdir(parents=True, exist_ok=True)
+                self.fid.save_reference_cache(cache_path)
+            return self.fid.compute(), None
+        except KitError as exc:
+            return None, one_line(exc)
+
+    def _fid_reference(self, files: list) -> None:
+        bs, buf, shape = self.cfg.batch_size, [], None
+
+        def flush():
+            if buf:
+                self.fid.add_reference(np.concatenate(buf))
+                buf.clear()
+
+        for path in files:
+            try:
+                with FrameFile(path) as f:
+                    stride = fid_stride(f.count, self.cfg.fid_max_frames_per_video)
+                    limit, pos, taken = self.cfg.fid_max_frames_per_video, 0, 0
+                    for chunk in f.chunks(bs):
+                        sel = chunk[(np.arange(pos, pos + len(chunk)) % stride) == 0]
+                        pos += len(chunk)
+                        if limit:
+                            sel = sel[:max(0, limit - taken)]
+                        taken += len(sel)
+                        if not len(sel):
+                            continue
+                        if shape is not None and sel.shape[1:] != shape:
+                            flush()
+                        shape = sel.shape[1:]
+                        buf.append(sel)
+                        if sum(len(b) for b in buf) >= bs:
+                            flush()
+            except (KitError, OSError) as exc:
+                self.plan.warnings.append(f"FID reference: skipped {path} ({one_line(exc)})")
+                self.log(f"warning: FID reference: skipped {path} ({one_line(exc)})")
+        flush()
+
+    # ------------------------------------------------------------------ aggregate
+    def _run_result(self, records: list, fid_result) -> dict:
+        plan = self.plan
+        done = [r for r in records if r is not None]
+        failed = [r for r in done if r.get("error")]
+        run = {"name": plan.name, "mode": plan.mode, "generated_dir": str(plan.generated_dir),
+               "reference_dir": _str(plan.reference_dir), "source_dir": _str(plan.source_dir),
+               "n_samples": len(plan.samples), "n_failed": len(failed), "n_evaluated": len(done) - len(failed),
+               "n_cached": self.n_cached, "n_computed": self.n_computed,
+               "n_frames": int(sum(r.get("n_frames") or 0 for r in done if not r.get("error"))),
+               "error": plan.error, "warnings": list(plan.warnings), "metrics": {}, "samples": done}
+        for name, spec in self.metrics.specs.items():
+            entry = {"value": None, "std": None, "n": 0, "protocol": self.metrics.protocols[name],
+                     "lower_is_better": spec.lower_is_better, "kind": spec.kind, "note": None}
+            run["metrics"][name] = entry
+            if plan.error:
+                entry["note"] = f"run not evaluated: {plan.error}"
+            elif name in self.metrics.unavailable:
+                entry["note"] = self.metrics.unavailable[name]
+            elif spec.kind == "set":
+                self._fill_fid(entry, fid_result)
+            elif spec.full_reference and plan.mode == "cross":
+                entry["note"] = CROSS_NOTE
+            else:
+                self._fill_mean(entry, name, done, spec)
+        return run
+
+    def _fill_fid(self, entry: dict, fid_result) -> None:
+        if fid_result is None:
+            entry["note"] = self.fid_note or "FID not computed"
+            return
+        result, note = fid_result
+        if result is None:
+            entry["note"] = note
+            return
+        entry.update(value=float(result.value), n=int(result.n_generated), n_reference=int(result.n_reference),
+                     note=result.warning)
+
+    def _fill_mean(self, entry: dict, name: str, done: list, spec) -> None:
+        ok = [r for r in done if not r.get("error") and r["values"].get(name) is not None]
+        vals = np.array([r["values"][name] for r in ok], dtype=np.float64)
+        reasons = Counter(r["not_computable"][name] for r in done if name in r.get("not_computable", {}))
+        if len(vals):
+            entry["value"] = float(vals.mean())
+            finite = np.isfinite(vals).all()
+            entry["std"] = float(vals.std()) if finite else None
+            entry["n"] = len(vals)
+            if spec.kind == "image":
+                entry["n_frames"] = int(sum(r.get("n_frames") or 0 for r in ok))
+        notes = []
+        if reasons:
+            reason, count = reasons.most_common(1)[0]
+            k = sum(reasons.values())
+            notes.append(f"not computable for {k} of {len(done)} sample(s): {reason}"
+                         + (f" (+{len(reasons) - 1} other reason(s))" if len(reasons) > 1 else ""))
+        if len(vals) and not np.isfinite(vals).all():
+            notes.append("some samples are identical to their ground truth (infinite value)")
+        if spec.full_reference and self.plan.mode == "mixed":
+            notes.append("over the same-identity samples only")
+        if spec.kind == "video" and not any(r.get("n_frames") and _is_video(r) for r in done):
+            notes.append("needs generated videos with audio; none in this folder")
+        if not len(vals) and not notes:
+            notes.append("no sample could be scored")
+        entry["note"] = "; ".join(notes) or None
+
+
+def _is_video(record: dict) -> bool:
+    from talkingface.evaluate_pairing import is_video
+
+    return is_video(Path(record["generated"]))
+
+
+def _str(p):
+    return None if p is None else str(p)
