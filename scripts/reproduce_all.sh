@@ -3,6 +3,7 @@
 #
 #   scripts/reproduce_all.sh --smoke --local     # the embedded sample, tiny settings, CPU, this machine (make demo)
 #   scripts/reproduce_all.sh --local --data DIR   # an evaluation_set you prepared, authors' weights in checkpoints/
+#   scripts/reproduce_all.sh --smoke              # the same in the Docker images, when a Docker daemon is reachable
 #
 # Each stage leaves a done-marker in OUT/.done/; a re-run resumes after the last finished stage (--fresh starts over).
 # Logs per stage go to OUT/logs/<stage>.log. Stages that are not built yet are listed, not faked.
@@ -13,11 +14,16 @@ usage() {
   cat <<'EOF'
 usage: scripts/reproduce_all.sh [--smoke] [--local] [--data DIR] [--out DIR] [--device cpu|cuda|auto] [--fresh]
   --smoke        use the kit's embedded sample (python -m talkingface sample) and tiny settings on CPU
-  --local        run the stages on this machine (the Docker images are not wired into this script yet)
+  --local        run the stages on this machine with .venv. Without --local, when a Docker daemon is reachable
+                 (`docker info`), each stage runs in its image (build them first: docker/build.sh) with
+                 --network none, seeing only the volumes /data (the evaluation_set), /checkpoints (read-only:
+                 $TALKINGFACE_CHECKPOINTS, else checkpoints/) and /outputs (OUT); with no daemon, locally.
   --data DIR     an evaluation_set folder (DESIGN §5 layout); default with --smoke: OUT/evaluation_set
   --out DIR      where everything goes (default outputs/smoke with --smoke, outputs/run otherwise)
   --device D     device for generation and evaluation (default cpu with --smoke, auto otherwise)
   --fresh        forget the done-markers and run every stage again
+Container mode environment: DOCKER (the client, default docker), TALKINGFACE_IMAGE_TAG (default latest),
+TALKINGFACE_DOCKER_USER (uid:gid the stages run as; default yours, or the images' user when you are root).
 EOF
 }
 
@@ -35,8 +41,14 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+DOCKER=${DOCKER:-docker}
+mode=local
 if [ "$local_run" != 1 ]; then
-  echo "note: containerised stages are not built yet (Docker issue); running locally" >&2
+  if command -v "$DOCKER" >/dev/null 2>&1 && timeout 30 "$DOCKER" info >/dev/null 2>&1; then
+    mode=container
+  else
+    echo "note: no Docker daemon reachable (\`$DOCKER info\` failed): running the stages locally (--local)" >&2
+  fi
 fi
 PY=${PYTHON:-python}
 if [ -x .venv/bin/python ]; then PY=.venv/bin/python; fi
@@ -47,6 +59,37 @@ if [ "$smoke" != 1 ] && [ ! -d "$data" ]; then
 fi
 mkdir -p "$out/logs" "$out/.done"
 [ "$fresh" = 1 ] && rm -f "$out"/.done/*
+
+# How a stage runs: TF = `python -m talkingface`, EVAL = `python -m talkingface evaluate`, GEN = `python -m
+# dagan.generate`; D and O are the data and output folders as the stage sees them.
+TF=("$PY" -m talkingface); EVAL=("$PY" -m talkingface evaluate); GEN=("$PY" -m dagan.generate); D=$data; O=$out
+if [ "$mode" = container ]; then
+  tag=${TALKINGFACE_IMAGE_TAG:-latest}
+  abs() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+  image() {  # image NAME: NAME:TAG if it is built, else nothing
+    if "$DOCKER" image inspect "$1:$tag" >/dev/null 2>&1; then echo "$1:$tag"; fi
+  }
+  [ -n "$(image talkingface-base)" ] || {
+    echo "error: image talkingface-base:$tag not found: build the images (docker/build.sh), or run with --local" >&2
+    exit 2; }
+  mkdir -p "$data"
+  user=${TALKINGFACE_DOCKER_USER:-$(id -u):$(id -g)}
+  if [ -z "${TALKINGFACE_DOCKER_USER:-}" ] && [ "$(id -u)" = 0 ]; then
+    # root on the host: run as the images' non-root user, owning the folders the stages write into
+    user=$("$DOCKER" image inspect --format '{{.Config.User}}' "talkingface-base:$tag"); user=${user:-1000:1000}
+    chown "$user" "$out" "$data"
+  fi
+  checkpoints=$(abs "${TALKINGFACE_CHECKPOINTS:-checkpoints}")
+  DRUN=("$DOCKER" run --rm --network none --shm-size 2g --user "$user"
+        -v "$(abs "$data"):/data" -v "$(abs "$out"):/outputs")
+  if [ -d "$checkpoints" ]; then DRUN+=(-v "$checkpoints:/checkpoints:ro"); fi
+  if [ "$device" != cpu ] && "$DOCKER" info --format '{{json .Runtimes}}' 2>/dev/null | grep -q nvidia; then
+    DRUN+=(--gpus all)
+  fi
+  TF=("${DRUN[@]}" "talkingface-base:$tag"); D=/data; O=/outputs
+  EVAL=("${DRUN[@]}" "$(image evaluation-image)"); GEN=("${DRUN[@]}" "$(image generate)")
+  echo "[docker] stages run in the images (tag $tag): /data=$data /outputs=$out /checkpoints=$checkpoints"
+fi
 
 declare -a ran=() skipped=() notbuilt=()
 
@@ -63,39 +106,49 @@ run_stage() {
 }
 
 has_module() { "$PY" -c "import importlib.util as u, sys; sys.exit(0 if u.find_spec('$1') else 1)" 2>/dev/null; }
+# has_stage MODULE IMAGE: locally, the module exists; in containers, its image (the last word of the stage's command,
+# empty when not built) exists — an error when only the image is missing.
+has_stage() {
+  if [ "$mode" = local ]; then has_module "$1"; return; fi
+  if [[ "$2" == *:* ]]; then return 0; fi
+  if [ -f "${1//.//}.py" ]; then
+    echo "error: $1 is in this checkout but its image is not built: docker/build.sh, or run with --local" >&2; exit 2
+  fi
+  return 1
+}
 
 # 1. data
 if [ "$smoke" = 1 ]; then
-  run_stage sample "$PY" -m talkingface sample "$data"
+  run_stage sample "${TF[@]}" sample "$D"
 fi
 
 # 2. preprocess / train: LawDNet and training stages have no issue built yet.
 notbuilt+=("preprocess (LawDNet data preparation)" "train (DaGAN / LawDNet training)" "lawdnet (lip-sync generation)")
 
 # 3. generate
-run_stage baseline_self "$PY" -m talkingface baseline --source_dir "$data/source_self" --driving_dir "$data/gt_self" \
-  --save_folder "$data/generate_baseline_self"
-run_stage baseline_cross "$PY" -m talkingface baseline --source_dir "$data/source_cross" --driving_dir "$data/gt_cross" \
-  --save_folder "$data/generate_baseline"
+run_stage baseline_self "${TF[@]}" baseline --source_dir "$D/source_self" --driving_dir "$D/gt_self" \
+  --save_folder "$D/generate_baseline_self"
+run_stage baseline_cross "${TF[@]}" baseline --source_dir "$D/source_cross" --driving_dir "$D/gt_cross" \
+  --save_folder "$D/generate_baseline"
 generated=(generate_baseline_self generate_baseline)
-if has_module dagan.generate; then
+if has_stage dagan.generate "${GEN[-1]}"; then
   dagan_weights=()
-  if [ "$smoke" = 1 ] && ! "$PY" -m talkingface weights status --quiet dagan_vox_adv_256 depth_encoder depth_decoder >/dev/null 2>&1; then
+  if [ "$smoke" = 1 ] && ! "${TF[@]}" weights status --quiet dagan_vox_adv_256 depth_encoder depth_decoder >/dev/null 2>&1; then
     echo "[dagan] the authors' DaGAN weights are not in checkpoints/: using a tiny RANDOMLY INITIALISED model (not the authors')"
     dagan_weights=(--random_tiny_model 0)
   fi
-  run_stage dagan_self "$PY" -m dagan.generate --source_dir "$data/source_self" --driving_dir "$data/gt_self" \
-    --save_folder "$data/generate_dagan_self" --device "$device" "${dagan_weights[@]}"
-  run_stage dagan_cross "$PY" -m dagan.generate --source_dir "$data/source_cross" --driving_dir "$data/gt_cross" \
-    --save_folder "$data/generate_dagan" --device "$device" "${dagan_weights[@]}"
+  run_stage dagan_self "${GEN[@]}" --source_dir "$D/source_self" --driving_dir "$D/gt_self" \
+    --save_folder "$D/generate_dagan_self" --device "$device" "${dagan_weights[@]}"
+  run_stage dagan_cross "${GEN[@]}" --source_dir "$D/source_cross" --driving_dir "$D/gt_cross" \
+    --save_folder "$D/generate_dagan" --device "$device" "${dagan_weights[@]}"
   generated+=(generate_dagan_self generate_dagan)
 else
   notbuilt+=("dagan generation")
 fi
 
 # 4. evaluate + 5. report
-if has_module talkingface.evaluate; then
-  run_stage evaluate "$PY" -m talkingface evaluate --base_dir "$data" --output_path "$out/evaluation" \
+if has_stage talkingface.evaluate "${EVAL[-1]}"; then
+  run_stage evaluate "${EVAL[@]}" --base_dir "$D" --output_path "$O/evaluation" \
     --device "$device" --generate_dirs "${generated[@]}" --save_visuals
   report="$out/evaluation/report.html"
 else
@@ -104,7 +157,7 @@ else
 fi
 
 {
-  echo "# talkingface-kit run ($( [ "$smoke" = 1 ] && echo smoke || echo full ))"
+  echo "# talkingface-kit run ($( [ "$smoke" = 1 ] && echo smoke || echo full ), $mode)"
   echo
   echo "- data: $data"
   echo "- stages run now: ${ran[*]:-none}"

@@ -52,6 +52,10 @@ if [ -n "${TALKINGFACE_VENV_CACHE:-}" ]; then
     site_of "$deps" > "$(site_of .venv)/talkingface_deps.pth"
     echo "$deps" > .venv/.deps-path
   fi
+  # Non-Python tools of the dependencies (Python ones run as `.venv/bin/python -m TOOL`).
+  for tool in hadolint; do
+    if [ -e "$deps/bin/$tool" ]; then ln -sfn "$deps/bin/$tool" ".venv/bin/$tool"; fi
+  done
 fi
 echo "$root" > "$(site_of .venv)/talkingface_kit.pth"
 echo "setup: .venv ready ($(.venv/bin/python -c 'import torch; print("torch", torch.__version__)'))"

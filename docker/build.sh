@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Build the talkingface-kit images: the base image, then one image per stage (docker/<stage>.Dockerfile).
+#
+#   docker/build.sh                       # base + every stage whose command exists in this checkout
+#   docker/build.sh evaluation dagan      # base + only these stages (file names without .Dockerfile)
+#
+# Options:
+#   --base-image IMAGE   BASE_IMAGE of docker/base.Dockerfile (default: its pinned python:3.11.14-slim-bookworm)
+#   --tag TAG            tag of every image (default: latest): talkingface-base:TAG, dagan:TAG, generate:TAG, ...
+#   --uid N --gid N      the non-root user inside the images (default 1000:1000)
+#   --pip-cert FILE      CA bundle for pip behind an HTTPS-intercepting proxy, passed as a BuildKit secret (never
+#                        stored in an image); default: $PIP_CERT when that file exists
+#   --network MODE       network of the RUN steps (default: the daemon's; CI uses host)
+#   --times FILE         append "image seconds" lines to FILE
+# Needs BuildKit: DOCKER_BUILDKIT=1 with a client that has it (set DOCKER=/path/to/docker to pick the client).
+# Each stage file names its image and the command it runs in two header lines (`# image:`, `# module:`): a new stage
+# plugs in by adding one such file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DOCKER=${DOCKER:-docker}
+export DOCKER_BUILDKIT=1
+base_image=""; tag=latest; uid=1000; gid=1000; network=""; times=""
+pip_cert=${PIP_CERT:-}
+stages=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --base-image) base_image=$2; shift ;;
+    --tag) tag=$2; shift ;;
+    --uid) uid=$2; shift ;;
+    --gid) gid=$2; shift ;;
+    --pip-cert) pip_cert=$2; shift ;;
+    --network) network=$2; shift ;;
+    --times) times=$2; shift ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *) stages+=("$1") ;;
+  esac
+  shift
+done
+
+kit_version=$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n1)
+pin() { sed -n "s/^$1==\(.*\)/\1/p" constraints.txt | head -n1; }
+common=(--build-arg "KIT_VERSION=$kit_version")
+[ -n "$network" ] && common+=(--network "$network")
+
+build() {  # build NAME DOCKERFILE ARGS...
+  local name=$1 file=$2 start; shift 2
+  echo "== building $name:$tag from $file"
+  start=$(date +%s)
+  "$DOCKER" build "${common[@]}" "$@" -f "$file" -t "$name:$tag" .
+  echo "== $name:$tag built in $(( $(date +%s) - start )) s"
+  [ -z "$times" ] || echo "$name $(( $(date +%s) - start ))" >> "$times"
+}
+
+base_args=(--build-arg "UID=$uid" --build-arg "GID=$gid"
+           --build-arg "TORCH_VERSION=$(pin torch)" --build-arg "TORCHVISION_VERSION=$(pin torchvision)")
+[ -n "$base_image" ] && base_args+=(--build-arg "BASE_IMAGE=$base_image")
+if [ -n "$pip_cert" ] && [ -f "$pip_cert" ]; then base_args+=(--secret "id=pip_cert,src=$pip_cert"); fi
+build talkingface-base docker/base.Dockerfile "${base_args[@]}"
+
+header() { sed -n "s/^# $1: *//p" "$2" | head -n1; }
+has_module() {  # the stage's command exists in this checkout: "dagan.animate" -> dagan/animate.py,
+  local mod=${1%% *} sub=""  # "talkingface evaluate" -> talkingface/cli/evaluate.py
+  [[ "$1" == *" "* ]] && sub=${1#* }
+  if [ -n "$sub" ]; then [ -f "${mod//.//}/cli/$sub.py" ]
+  else [ -f "${mod//.//}.py" ] || [ -f "${mod//.//}/__main__.py" ]; fi
+}
+if [ ${#stages[@]} -eq 0 ]; then
+  for f in docker/*.Dockerfile; do
+    s=$(basename "$f" .Dockerfile)
+    [ "$s" = base ] && continue
+    if has_module "$(header module "$f")"; then stages+=("$s")
+    else echo "== skipping $s: its command ($(header module "$f")) is not in this checkout"; fi
+  done
+fi
+for s in "${stages[@]}"; do
+  f=docker/$s.Dockerfile
+  [ -f "$f" ] || { echo "error: $f not found" >&2; exit 2; }
+  build "$(header image "$f")" "$f" --build-arg "KIT_BASE=talkingface-base:$tag"
+done
+echo "== images:"
+"$DOCKER" image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep -E ":$tag " || true

