@@ -67,7 +67,7 @@ class VideoWriter:
     def __init__(self, path: str | os.PathLike[str], fps: float | Fraction = 25,
                  audio: str | os.PathLike[str] | None = None, *, crf: int = 18, preset: str = "medium"):
         if Path(path).suffix.lower() not in CONTAINERS:
-            raise MediaError(f"{path}: cannot write H.264 video with this extension; use one of {', '.join(CONTAINERS)}")
+            raise MediaError(f"{path}: cannot write H.264 video with this extension; use {', '.join(CONTAINERS)}")
         self.path = prepare_output(path)
         self.fps = fps
         self._rate = rate_str(fps)
@@ -108,7 +108,8 @@ class VideoWriter:
         if self._proc is None:
             self._start(width, height)
         elif (width, height) != self.size:
-            raise ValueError(f"frame size {width}x{height} differs from the first frame's {self.size[0]}x{self.size[1]}")
+            w0, h0 = self.size
+            raise ValueError(f"frame size {width}x{height} differs from the first frame's {w0}x{h0}")
         if any(self._pad):
             batch = np.pad(batch, ((0, 0), (0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
         try:

@@ -255,7 +255,8 @@ def _extract(entry: WeightEntry, archive: Path, target: Path) -> Path:
                 try:
                     info = tf.getmember(member)
                 except KeyError:
-                    raise WeightsError(f"{archive}: no member {member!r} (has {', '.join(tf.getnames()[:5])} ...)")
+                    names = ", ".join(tf.getnames()[:5])
+                    raise WeightsError(f"{archive}: no member {member!r} (has {names} ...)") from None
                 src = tf.extractfile(info)
                 if src is None:
                     raise WeightsError(f"{archive}: member {member!r} is not a regular file")

@@ -17,7 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--source_dir", required=True, help="folder of source images (e.g. evaluation_set/source_self)")
     parser.add_argument("--driving_dir", required=True, help="folder of driving videos (e.g. evaluation_set/gt_self)")
     parser.add_argument("--save_folder", required=True,
-                        help="output folder, by convention evaluation_set/generate_baseline_self (or _cross without _self)")
+                        help="output folder, by convention evaluation_set/generate_baseline_self "
+                        "(generate_baseline for the cross set)")
     return parser
 
 

@@ -1,4 +1,4 @@
-"""`python -m talkingface probe FILE...`: one line per file (fps, frames, size, duration, audio) or why it can't be read."""
+"""`python -m talkingface probe FILE...`: one line per file (fps, frames, size, duration, audio) or why it fails."""
 from __future__ import annotations
 
 import argparse

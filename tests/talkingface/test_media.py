@@ -57,7 +57,7 @@ def test_frame_count_exact_and_iteration_repeatable(make_video):
     path = make_video(frames=37, size=(32, 32), fps=25)
     reader = VideoReader(path)
     assert probe(path).frame_count == 37 == len(reader)
-    first = [f for _, f in zip(range(3), reader)]  # stop early: the generator is closed, not leaked
+    first = [f for _, f in zip(range(3), reader, strict=False)]  # stop early: the generator is closed, not leaked
     again = list(reader)
     assert len(again) == 37
     np.testing.assert_array_equal(first[2], again[2])
@@ -107,7 +107,7 @@ def test_writer_accepts_floats_single_frames_and_batches(tmp_path, make_video):
             writer.write(np.zeros((32, 32, 3), np.int32))
     got = np.stack(list(VideoReader(path)))
     assert got.shape == (6, 32, 32, 3)
-    assert min(psnr(g, r) for g, r in zip(got, ref)) > 30
+    assert min(psnr(g, r) for g, r in zip(got, ref, strict=True)) > 30
 
 
 def test_decoding_matches_pinned_ffmpeg_rgb24(tmp_path, make_video):
