@@ -11,6 +11,7 @@ import torch
 
 from dagan.config import DaganConfig, load_dagan_config
 from dagan.model import DaganModel, build_depth_network, build_discriminator, build_generator, build_kp_detector
+from dagan.pipeline import randomise_weights
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAYOUTS = REPO_ROOT.parent / "shared" / "reference" / "layouts"
@@ -32,30 +33,13 @@ TINY = {
 
 
 def _randomise(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
-    """Random, well-conditioned weights: random BN statistics, non-zero attention gamma and jacobian heads,
-    sharper keypoint heatmaps and a wider output range."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * (1.0 / max(1, p[0].numel()) ** 0.5 if p.ndim > 1 else 0.1))
-        for m in module.modules():
-            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-                m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
-                m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
-                m.weight.add_(1.0)
-                m.num_batches_tracked.fill_(7)
-        for name, p in module.named_parameters():
-            if name.endswith("gamma"):
-                p.fill_(0.7)
-            if name == "jacobian.weight":
-                p.mul_(0.05)
-            if name == "jacobian.bias":
-                p.copy_(torch.tensor([1.0, 0.0, 0.0, 1.0]).repeat(p.numel() // 4))
-            if name == "kp.weight":
-                p.mul_(20.0)
-            if name == "final.weight":
-                p.mul_(5.0)
-    return module.eval()
+    """dagan.pipeline.randomise_weights (random, well-conditioned weights), plus a non-zero BatchNorm
+    ``num_batches_tracked`` so checkpoint round trips show that those buffers are kept."""
+    randomise_weights(module, seed)
+    for m in module.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.num_batches_tracked.fill_(7)
+    return module
 
 
 @pytest.fixture(scope="session")
