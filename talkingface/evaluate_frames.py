@@ -37,7 +37,8 @@ class FrameFile:
             self.size = tuple(int(v) for v in self._reader.size)
             self.count = int(getattr(self._reader, "frame_count", 0) or 0)
         else:
-            self._image = read_image(self.path)
+            image = read_image(self.path)
+            self._image = image if image.flags.writeable else image.copy()   # torch.from_numpy warns on read-only
             self.size = (int(self._image.shape[1]), int(self._image.shape[0]))
             self.count = 1
         self.resize_to = tuple(resize_to) if resize_to and tuple(resize_to) != self.size else None
