@@ -9,6 +9,7 @@ folder, not the evaluation set, because the set may be mounted read-only.
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -29,6 +30,8 @@ class RunScorer:
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self.fid = None
         self.fid_note = None
+        self.batcher = None
+        self.seconds: dict[str, float] = {}
         self.use_features = False
         self.n_cached = self.n_computed = 0
         self.key_options = {"metrics": metrics.options, "resize": cfg.resize}
@@ -36,6 +39,7 @@ class RunScorer:
 
     # ------------------------------------------------------------------ samples
     def score(self) -> dict:
+        self.t0 = time.perf_counter()
         plan = self.plan
         records = [None] * len(plan.samples)
         if plan.error is None:
@@ -53,6 +57,7 @@ class RunScorer:
         from tqdm import tqdm
 
         batcher = Batcher(self.metrics, self.cfg.batch_size, self.fid, self.use_features)
+        self.batcher = batcher
         open_states: list = []
         bar = tqdm(total=len(self.plan.samples), desc=self.plan.name, unit="sample", file=sys.stderr,
                    disable=not self.cfg.progress, dynamic_ncols=True)
@@ -156,12 +161,16 @@ class RunScorer:
                 for n in names:
                     state.not_computable[n] = "no audio stream"
                 continue
+            start = time.perf_counter()
             try:
                 result = dict(metric.video(state.sample.generated))
             except KitError as exc:
                 for n in names:
                     state.not_computable[n] = one_line(exc)
                 continue
+            finally:
+                key = "/".join(names)
+                self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - start
             for n in names:
                 if result.get(n) is not None:
                     state.values[n] = float(result[n])
@@ -211,12 +220,17 @@ class RunScorer:
         if not files:
             return None, "no real frames for the FID reference set (ground-truth folder missing or empty)"
         cache_path = self.out / "cache" / f"fid_ref_{options_hash([self.fid_tag, [file_stamp(f) for f in files]])}.npz"
+        start = time.perf_counter()
         try:
             if not self.fid.reference_from_cache(cache_path):
                 self._fid_reference(files)
                 cache_path.parent.mkdir(parents=True, exist_ok=True)
                 self.fid.save_reference_cache(cache_path)
-            return self.fid.compute(), None
+            self.seconds["fid reference"] = time.perf_counter() - start
+            start = time.perf_counter()
+            result = self.fid.compute()
+            self.seconds["fid distance"] = time.perf_counter() - start
+            return result, None
         except KitError as exc:
             return None, one_line(exc)
 
@@ -263,6 +277,9 @@ class RunScorer:
                "n_cached": self.n_cached, "n_computed": self.n_computed,
                "n_frames": int(sum(r.get("n_frames") or 0 for r in done if not r.get("error"))),
                "error": plan.error, "warnings": list(plan.warnings), "metrics": {}, "samples": done}
+        seconds = {**(self.batcher.seconds if self.batcher else {}), **self.seconds,
+                   "total": time.perf_counter() - self.t0}
+        run["seconds"] = {k: round(v, 3) for k, v in seconds.items()}     # where the time went (informative)
         for name, spec in self.metrics.specs.items():
             entry = {"value": None, "std": None, "n": 0, "protocol": self.metrics.protocols[name],
                      "lower_is_better": spec.lower_is_better, "kind": spec.kind, "note": None}

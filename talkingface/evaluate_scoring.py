@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -167,6 +168,7 @@ class Batcher:
         self.n = 0
         self.shape = None
         self.frames_scored = 0
+        self.seconds: dict[str, float] = {}      # time spent in each metric (for the report and benchmarks)
 
     def add(self, state: SampleState, gen: np.ndarray, ref: Optional[np.ndarray], fid_mask: np.ndarray) -> None:
         if self.items and gen.shape[1:] != self.shape:
@@ -196,6 +198,7 @@ class Batcher:
         if self.fid is not None:
             chosen = [it for it in items if it[0].error is None and "fid" in it[0].wanted and it[3].any()]
             if chosen:
+                start_time = time.perf_counter()
                 batch = _cat([it[1][it[3]] for it in chosen])
                 if self.use_features:
                     feats = np.asarray(self.fid.features(batch))
@@ -206,11 +209,16 @@ class Batcher:
                         start += k
                 else:
                     self.fid.add_generated(batch)
+                self._clock("fid", start_time)
         for state, gen, _, _ in items:
             state.pending -= len(gen)
             self.frames_scored += len(gen)
 
+    def _clock(self, name: str, start: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
     def _score(self, name: str, metric, chosen: list, full_ref: bool) -> None:
+        start = time.perf_counter()
         try:
             values = self._call(metric, chosen, full_ref)
         except KitError as exc:                      # NotComputable (or a shape error): find the culprit(s)
@@ -222,13 +230,14 @@ class Batcher:
                 part = [it for it in chosen if id(it[0]) == sid]
                 self._score(name, metric, part, full_ref)
             return
-        start = 0
+        self._clock(name, start)
+        offset = 0
         for state, gen, _, _ in chosen:
             k = len(gen)
-            part = np.asarray(values[start:start + k], dtype=np.float64)
+            part = np.asarray(values[offset:offset + k], dtype=np.float64)
             state.sums[name] = state.sums.get(name, 0.0) + float(part.sum())
             state.counts[name] = state.counts.get(name, 0) + k
-            start += k
+            offset += k
 
     @staticmethod
     def _call(metric, chosen: list, full_ref: bool) -> np.ndarray:

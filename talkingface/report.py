@@ -5,6 +5,7 @@
     {"kit_version", "created", "environment": {torch, device, ffmpeg, …}, "args": {resolved runner options},
      "runs": [{"name", "mode": "self"|"cross"|"mixed", "generated_dir", "reference_dir", "source_dir",
                "n_samples", "n_failed", "n_evaluated", "n_cached", "n_computed", "n_frames", "error", "warnings",
+               "seconds": {metric or stage: seconds spent},
                "metrics": {name: {"value", "std", "n", "n_frames"|"n_reference", "protocol", "lower_is_better",
                                   "kind", "note"}},
                "samples": [{"sample", "generated", "reference", "source", "same_identity", "n_frames", "error",
