@@ -20,7 +20,7 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 
 from talkingface.errors import KitError, cli_main  # noqa: E402
-from talkingface.metrics.base import write_bytes_atomic  # noqa: E402
+from talkingface.fsutil import write_bytes_atomic  # noqa: E402
 
 DEFAULT_SRC = REPO.parent / "shared" / "reference" / "niqe" / "modelparameters.mat"
 DEFAULT_DST = REPO / "talkingface" / "data" / "niqe_pris_params.npz"

@@ -17,7 +17,7 @@ from typing import Any, Iterable, TypeVar
 import yaml
 
 from talkingface.errors import ConfigError
-from talkingface.fsutil import temp_sibling
+from talkingface.fsutil import write_bytes_atomic
 
 T = TypeVar("T")
 
@@ -98,17 +98,8 @@ def load_config(path: str | os.PathLike | None, cls: type[T], overrides: Iterabl
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write text to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_sibling(path)
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    """Write UTF-8 text to ``path`` through a temporary file in the same folder and a rename."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def save_resolved(cfg: Any, out_dir: str | os.PathLike, name: str = "config.resolved.yaml") -> Path:

@@ -21,3 +21,17 @@ def temp_sibling(final: str | os.PathLike[str], tag: str = "partial") -> Path:
             return tmp
         except FileExistsError:  # pragma: no cover - a uuid collision
             continue
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` (parent folders created) through :func:`temp_sibling` and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_sibling(path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

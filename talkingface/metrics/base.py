@@ -56,26 +56,6 @@ def check_pair(a: np.ndarray, b: np.ndarray) -> None:
         raise MediaError(f"generated {a.shape} and reference {b.shape} batches differ in shape")
 
 
-def write_bytes_atomic(path, data: bytes):
-    """Write bytes through a temporary file in the same folder and a rename (``config.write_atomic`` is text-only)."""
-    import os
-    import tempfile
-    from pathlib import Path
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def resolve_weights(manifest_name: str, given=None):
     """Path of a weight file: ``given`` if set (must exist), else ``talkingface.weights.weight_path(manifest_name)``.
 

@@ -24,6 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from talkingface.errors import KitError, MediaError, WeightsError
+from talkingface.fsutil import write_bytes_atomic
 from talkingface.metrics.base import (
     MetricSpec,
     NotComputable,
@@ -32,7 +33,6 @@ from talkingface.metrics.base import (
     load_state_dict,
     load_strict,
     resolve_weights,
-    write_bytes_atomic,
 )
 
 BLOCK_INDEX_BY_DIM = {64: 0, 192: 1, 768: 2, 2048: 3}
