@@ -53,7 +53,7 @@ def make_data(root: Path, pairs: int, frames: int, size: int) -> Path:
 def make_weights(root: Path) -> None:
     import torch
 
-    from talkingface.metrics.fid import FidInception
+    from talkingface.metrics.fid_inception import FidInception
 
     torch.manual_seed(0)
     net = FidInception()
@@ -131,7 +131,7 @@ def naive(base: Path, metrics: list, fid_dims: int) -> tuple[dict, dict]:
 
 
 def runner(base: Path, out: Path, metrics: list, batch_size: int, fid_dims: int) -> tuple[dict, dict]:
-    from talkingface.evaluate import evaluate
+    from talkingface.evaluation import evaluate
 
     res = evaluate(base, ["generate_bench_self"], out, metrics=metrics, batch_size=batch_size, device="cpu",
                    fid_dims=fid_dims, progress=False, log=lambda line: None)
@@ -143,8 +143,8 @@ def warm_up() -> None:
     """Imports and one-off initialisation, so that neither side pays them inside its timing."""
     import pytorch_fid.fid_score  # noqa: F401
     import skimage.metrics  # noqa: F401
-
     import talkingface.evaluate  # noqa: F401
+
     from talkingface.metrics import niqe
 
     niqe(np.random.default_rng(0).integers(0, 256, (192, 192, 3), dtype=np.uint8))

@@ -36,7 +36,7 @@ def make_weights(folder: Path) -> Path:
 
 def make_clip(folder: Path, seconds: float, size: int = 256) -> Path:
     """A face-sized synthetic picture with the kit's sample speech (or a tone), 25 fps H.264 + AAC."""
-    from talkingface.media_ffmpeg import run_ffmpeg
+    from talkingface.media.ffmpeg import run_ffmpeg
 
     speech = REPO / "talkingface" / "data" / "sample_speech.wav"
     audio = ["-stream_loop", "-1", "-i", str(speech)] if speech.is_file() else \
@@ -59,7 +59,9 @@ def compare(args) -> int:
     import torch
 
     import syncnet
-    from syncnet.oracle import oracle_evaluate
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "syncnet"))  # the test oracle
+    from _syncnet_oracle import oracle_evaluate
 
     with tempfile.TemporaryDirectory() as tmp:
         weights = Path(args.weights) if args.weights else make_weights(Path(tmp))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from talkingface.errors import KitError, cli_main
+from talkingface.metrics.protocols import LSE_MODES
 
 # syncnet_python's README: `python demo_syncnet.py --videofile data/example.avi` prints these
 EXAMPLE_EXPECTED = {"offset": 3, "lse_d": 5.353, "lse_c": 10.021}
@@ -23,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("videos", nargs="+", metavar="VIDEO", help="video files with speech audio")
     s.add_argument("--weights", default=None,
                    help="syncnet_v2.model (default: the manifest's syncnet_v2 under checkpoints/)")
-    s.add_argument("--mode", choices=("whole-frame", "face-track"), default="whole-frame",
+    s.add_argument("--mode", choices=LSE_MODES, default="whole-frame",
                    help="whole-frame: frames resized to 224 (Wav2Lip's LRS script); face-track: syncnet_python's "
                         "run_pipeline (S3FD, tracking, crop)")
     s.add_argument("--s3fd_weights", default=None,
@@ -45,11 +46,13 @@ def _fmt(x) -> str:
 
 
 def score(args) -> int:
-    from syncnet.evaluate import _model, evaluate_video, resolve_device
+    from syncnet.evaluate import evaluate_video
+    from syncnet.model import get_syncnet
     from syncnet.track import TrackOptions
+    from talkingface.device import resolve_device
 
     device = resolve_device(args.device)
-    model = _model(args.weights, device)
+    model = get_syncnet(args.weights, device)
     opts = TrackOptions(min_track=args.min_track)
     rows = []
     print(f"{'video':<40} {'offset':>6} {'LSE-D':>8} {'LSE-C':>8} {'frames':>7}  notes")
@@ -71,8 +74,8 @@ def score(args) -> int:
         mean = {k: sum(r[k] for r in ok) / len(ok) for k in ("lse_d", "lse_c")}
         print(f"{'mean of ' + str(len(ok)) + ' videos':<40} {'':>6} {mean['lse_d']:>8.3f} {mean['lse_c']:>8.3f}")
     if args.json:
-        from talkingface.config import write_atomic
-        from talkingface.media_ffmpeg import ffmpeg_version
+        from talkingface.fsutil import write_text_atomic as write_atomic
+        from talkingface.media.ffmpeg import ffmpeg_version
 
         doc = {"protocol": "syncnet_python SyncNetInstance.evaluate", "mode": args.mode, "ffmpeg": ffmpeg_version(),
                "mean": mean, "n": len(ok), "n_failed": len(rows) - len(ok), "videos": rows}
@@ -87,7 +90,7 @@ def selftest(args) -> int:
         from talkingface.weights import weight_path
 
         path = weight_path("syncnet_v2", required=False)
-        if path is None or not Path(path).is_file():
+        if not path.is_file():
             print(f"selftest skipped: the real syncnet_v2.model is not installed ({path}); "
                   f"see `python -m talkingface weights status`")
             return 0

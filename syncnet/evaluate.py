@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from syncnet.model import SyncNet, load_syncnet
+from syncnet.model import get_syncnet
 from syncnet.protocol import (
     FRAME_SIZE,
     SAMPLE_RATE,
@@ -18,30 +18,11 @@ from syncnet.protocol import (
     score_streams,
 )
 from syncnet.track import TrackOptions, face_track_scores
+from talkingface.device import resolve_device
 from talkingface.errors import KitError, MediaError
+from talkingface.metrics.protocols import LSE_MODES as MODES
 
-MODES = ("whole-frame", "face-track")
 FPS = 25
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``"auto"``/None → CUDA when present, else CPU; an explicit CUDA request without a GPU is a clear error."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise KitError(f"device {device!r} requested but no CUDA GPU is available (use --device cpu)")
-    return dev
-
-
-def _model(weights, device: torch.device) -> SyncNet:
-    if isinstance(weights, SyncNet):
-        return weights.to(device).eval()
-    if weights is None:
-        from talkingface.weights import weight_path
-
-        weights = weight_path("syncnet_v2")
-    return load_syncnet(weights, device)
 
 
 def make_detector(s3fd_weights, opts: TrackOptions, device: torch.device):
@@ -53,7 +34,7 @@ def make_detector(s3fd_weights, opts: TrackOptions, device: torch.device):
         from talkingface.weights import weight_path
 
         candidate = weight_path("s3fd", required=False)
-        s3fd_weights = candidate if candidate is not None and Path(candidate).is_file() else None
+        s3fd_weights = candidate if candidate.is_file() else None
     if s3fd_weights is None:
         return HaarDetector(), False, ("S3FD weights (sfd_face.pth) absent: faces detected with OpenCV's Haar "
                                        "cascade instead; these are not reference LSE numbers")
@@ -72,7 +53,7 @@ def evaluate_video(path, weights=None, device="cpu", *, mode: str = "whole-frame
     ``result.notes``; no audio stream, unreadable files or fewer than 6 frames raise a one-line MediaError.
     """
     from talkingface.media import probe, to_constant_fps
-    from talkingface.media_ffmpeg import ffmpeg_version
+    from talkingface.media.ffmpeg import ffmpeg_version
 
     if mode not in MODES:
         raise KitError(f"unknown LSE mode {mode!r}; use one of {', '.join(MODES)}")
@@ -84,8 +65,8 @@ def evaluate_video(path, weights=None, device="cpu", *, mode: str = "whole-frame
         raise MediaError(f"{path}: has no video stream")
     if not info.has_audio:
         raise MediaError(f"{path}: has no audio stream; LSE-D/LSE-C measure lip sync against the speech track")
-    dev = resolve_device(device)
-    model = _model(weights, dev)
+    dev = torch.device(resolve_device(device))
+    model = get_syncnet(weights, dev)
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="syncnet_") as tmp:
         src = path

@@ -3,7 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from syncnet.evaluate import MODES, _model, resolve_device
+import torch
+
+from syncnet.evaluate import MODES
+from syncnet.model import get_syncnet
+from talkingface.device import resolve_device
+from talkingface.errors import KitError
 
 
 class LSEMetric:
@@ -16,12 +21,10 @@ class LSEMetric:
 
     def __init__(self, weights: str | Path | None = None, device: str = "cpu", mode: str = "whole-frame",
                  s3fd_weights: str | Path | None = None, batch_size: int = 32):
-        from talkingface.errors import KitError
-
         if mode not in MODES:
             raise KitError(f"unknown LSE mode {mode!r}; use one of {', '.join(MODES)}")
-        self.device = resolve_device(device)
-        self.model = _model(weights, self.device)
+        self.device = torch.device(resolve_device(device))
+        self.model = get_syncnet(weights, self.device)
         self.mode = mode
         self.s3fd_weights = s3fd_weights
         self.batch_size = batch_size

@@ -19,8 +19,6 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.utils import _triple
 
-from talkingface.errors import WeightsError
-
 EMBED_DIM = 1024
 
 
@@ -150,10 +148,6 @@ class SyncNet(nn.Module):
         return ops
 
 
-def _is_tensor_dict(obj) -> bool:
-    return isinstance(obj, dict) and bool(obj) and all(isinstance(v, torch.Tensor) for v in obj.values())
-
-
 def load_syncnet(path: str | Path, device: str | torch.device = "cpu") -> SyncNet:
     """Load ``syncnet_v2.model`` (a plain state dict) strictly into an eval-mode :class:`SyncNet` on ``device``.
 
@@ -161,35 +155,23 @@ def load_syncnet(path: str | Path, device: str | torch.device = "cpu") -> SyncNe
     file has none). Anything else — other keys, wrong shapes, a file that is not a state dict — raises one
     :class:`WeightsError` naming the file and what is wrong.
     """
-    from talkingface.weights import load_torch
+    from talkingface.weights import load_state_dict_file, load_state_strict
 
-    path = Path(path)
-    state = load_torch(path, map_location="cpu")
-    if not _is_tensor_dict(state):
-        kind = type(state).__name__
-        keys = ", ".join(list(state)[:4]) if isinstance(state, dict) else ""
-        raise WeightsError(f"{path}: not a SyncNet state dict (syncnet_v2.model format): got a {kind}"
-                           + (f" with keys {keys}…" if keys else ""))
+    state = load_state_dict_file(path, "SyncNet state dict (syncnet_v2.model format)")
     model = SyncNet()
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    missing_real = [k for k in missing if not k.endswith(".num_batches_tracked")]
-    if missing_real or unexpected:
-        parts = []
-        if missing_real:
-            parts.append(f"{len(missing_real)} missing keys (e.g. {', '.join(missing_real[:3])})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected keys (e.g. {', '.join(unexpected[:3])})")
-        raise WeightsError(f"{path}: not a syncnet_v2.model state dict: " + "; ".join(parts))
-    bad = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
-           if k in state and state[k].shape != v.shape]
-    if bad:
-        raise WeightsError(f"{path}: SyncNet weights of the wrong shape: {'; '.join(bad[:3])}")
-    for k in missing:  # only num_batches_tracked: keep the model's own (unused in eval mode)
-        state[k] = expected[k]
-    model.load_state_dict(state, strict=True)
+    load_state_strict(model, state, path, "the syncnet_v2.model state dict",
+                      optional_suffixes=(".num_batches_tracked",))
     return model.to(device).eval()
+
+
+def get_syncnet(weights: str | Path | SyncNet | None = None, device: str | torch.device = "cpu") -> SyncNet:
+    """An eval-mode SyncNet on ``device`` from a loaded model, a ``syncnet_v2.model`` path, or None (the manifest's
+    ``syncnet_v2``; WeightsError "weights missing: …" when absent)."""
+    if isinstance(weights, SyncNet):
+        return weights.to(device).eval()
+    from talkingface.weights import resolve_weights
+
+    return load_syncnet(resolve_weights("syncnet_v2", weights), device)
 
 
 def save_syncnet(model: SyncNet, path: str | Path, num_batches_tracked: bool = False) -> Path:

@@ -73,7 +73,7 @@ class SyncNetResult:
 # --- inputs -------------------------------------------------------------------------------------------------------
 def read_audio_16k(path: str | Path) -> np.ndarray:
     """The audio exactly as syncnet_python extracts it (``-async 1 -ac 1 -vn -acodec pcm_s16le -ar 16000``): int16."""
-    from talkingface.media_ffmpeg import run_ffmpeg
+    from talkingface.media.ffmpeg import run_ffmpeg
 
     raw = run_ffmpeg(["-y", "-i", str(path), "-async", "1", "-ac", "1", "-vn", "-acodec", "pcm_s16le",
                       "-ar", str(SAMPLE_RATE), "-f", "s16le", "-"], f"{path}: cannot extract the audio",
@@ -132,7 +132,7 @@ def ffmpeg_jpeg_frames(path: str | Path, chunk: int = 64, qscale: int | None = N
     """
     import cv2
 
-    from talkingface.media_ffmpeg import ffmpeg_exe, last_error_line
+    from talkingface.media.ffmpeg import ffmpeg_exe, last_error_line
 
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(path), "-threads", "1"]
     if qscale is not None:

@@ -175,22 +175,11 @@ def detect_faces_batch(net: S3FDNet, images_rgb, conf_th: float = 0.9, scales=(0
 
 def load_s3fd(path: str | Path, device="cpu") -> S3FDNet:
     """Load ``sfd_face.pth`` (plain state dict of S3FDNet) strictly; wrong files raise one WeightsError."""
-    from talkingface.weights import load_torch
+    from talkingface.weights import load_state_dict_file, load_state_strict
 
-    path = Path(path)
-    state = load_torch(path, map_location="cpu")
+    state = load_state_dict_file(path, "S3FD state dict (sfd_face.pth format)")
     net = S3FDNet()
-    expected = net.state_dict()
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise WeightsError(f"{path}: not an S3FD state dict (sfd_face.pth format): got a {type(state).__name__}")
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    bad = [k for k in expected if k in state and state[k].shape != expected[k].shape]
-    if missing or unexpected or bad:
-        parts = [f"{len(v)} {what} (e.g. {', '.join(v[:3])})" for what, v in
-                 (("missing keys", missing), ("unexpected keys", unexpected), ("keys of the wrong shape", bad)) if v]
-        raise WeightsError(f"{path}: not an S3FD sfd_face.pth state dict: " + "; ".join(parts))
-    net.load_state_dict(state, strict=True)
+    load_state_strict(net, state, path, "the S3FD sfd_face.pth state dict")
     return net.to(device).eval()
 
 

@@ -129,7 +129,7 @@ class _CropWriter:
     (bit rate fps·w·h, GOP 12) as run_pipeline writes its crop files."""
 
     def __init__(self, path: Path, fps: int):
-        from talkingface.media_ffmpeg import ffmpeg_exe
+        from talkingface.media.ffmpeg import ffmpeg_exe
 
         self.path = path
         self._err = tempfile.TemporaryFile()
@@ -145,7 +145,7 @@ class _CropWriter:
     def close(self) -> None:
         self.proc.stdin.close()
         if self.proc.wait() != 0:
-            from talkingface.media_ffmpeg import last_error_line
+            from talkingface.media.ffmpeg import last_error_line
 
             self._err.seek(0)
             raise MediaError(f"{self.path}: cannot write the face crop ({last_error_line(self._err.read().decode())})")

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from talkingface.errors import MediaError
-from talkingface.images import is_image, is_video, read_image
 from talkingface.media import VideoReader, VideoWriter
+from talkingface.media.images import is_image, is_video, read_image
 
 
 def static_source_baseline(source_dir: str | Path, driving_dir: str | Path, out_dir: str | Path,

@@ -11,6 +11,8 @@ import os
 import sys
 from typing import Callable, Sequence
 
+from talkingface.log import setup_logging
+
 
 class KitError(Exception):
     """An error caused by the user's input or environment; its message says what to do."""
@@ -31,13 +33,15 @@ class ConfigError(KitError):
 
 
 def cli_main(func: Callable[[Sequence[str] | None], int | None]) -> Callable[[Sequence[str] | None], int]:
-    """Decorate a ``main(argv)``: a KitError becomes ``error: <message>`` on stderr and its exit code.
+    """Decorate a ``main(argv)``: the kit's one logging set-up (:func:`talkingface.log.setup_logging`) is made
+    first, and a KitError becomes ``error: <message>`` on stderr and its exit code.
 
     Set ``TALKINGFACE_DEBUG=1`` to see the traceback instead.
     """
 
     @functools.wraps(func)
     def wrapper(argv: Sequence[str] | None = None) -> int:
+        setup_logging()
         try:
             code = func(argv)
         except KitError as exc:
@@ -51,3 +55,9 @@ def cli_main(func: Callable[[Sequence[str] | None], int | None]) -> Callable[[Se
         return 0 if code is None else int(code)
 
     return wrapper
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its class name when it has none), for per-item error records."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,14 +1,19 @@
-"""Atomic-output helpers: a reserved temporary name next to the final file, with the user's normal permissions.
+"""Files in and out: input checks, output checks, and atomic writes (temporary sibling + rename) for every writer.
 
-Every writer in the kit writes to :func:`temp_sibling` and renames onto the final name only on success, so a crash
-never leaves a half-written file under the name a user (or a resuming run) looks for. Unlike ``tempfile.mkstemp``
-(mode 0600), the file is created with mode 0666 minus the umask, like any file the user creates.
+Every writer in the kit writes to :func:`temp_sibling` (or inside :func:`atomic_path`) and renames onto the final
+name only on success, so a crash never leaves a half-written file under the name a user (or a resuming run) looks
+for. Unlike ``tempfile.mkstemp`` (mode 0600), the file is created with mode 0666 minus the umask, like any file the
+user creates.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+
+from talkingface.errors import MediaError
 
 
 def temp_sibling(final: str | os.PathLike[str], tag: str = "partial") -> Path:
@@ -23,15 +28,72 @@ def temp_sibling(final: str | os.PathLike[str], tag: str = "partial") -> Path:
             continue
 
 
+def remove_quietly(path: str | os.PathLike[str] | None) -> None:
+    """Delete ``path`` if it exists (None and a missing file are fine)."""
+    if path is not None:
+        Path(path).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_path(final: str | os.PathLike[str], *, fsync: bool = False) -> Iterator[Path]:
+    """Yield a temporary sibling of ``final`` to write to; on success it replaces ``final``, on any error it is
+    deleted and ``final`` is left as it was. ``fsync`` flushes the file to disk before the rename."""
+    final = Path(final)
+    tmp = temp_sibling(final)
+    try:
+        yield tmp
+        if fsync:
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    finally:
+        remove_quietly(tmp)
+
+
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` (parent folders created) through :func:`temp_sibling` and a rename."""
+    """Write ``data`` to ``path`` (parent folders created) through :func:`atomic_path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_sibling(path)
-    try:
+    with atomic_path(path) as tmp:
         tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write UTF-8 ``text`` to ``path`` (parent folders created) through :func:`atomic_path`."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def check_input(path: str | os.PathLike[str], kind: str = "media") -> Path:
+    """The path as a Path if it is a non-empty readable regular file, else MediaError with a one-line reason."""
+    p = Path(path)
+    if not p.exists():
+        raise MediaError(f"{p}: no such file")
+    if p.is_dir():
+        article = "an" if kind[:1] in "aeiou" else "a"
+        raise MediaError(f"{p}: is a directory, not {article} {kind} file")
+    if not p.is_file():
+        raise MediaError(f"{p}: not a regular file")
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise MediaError(f"{p}: cannot be read ({exc.strerror})") from None
+    if size == 0:
+        raise MediaError(f"{p}: empty file (0 bytes)")
+    if not os.access(p, os.R_OK):
+        raise MediaError(f"{p}: permission denied")
+    return p
+
+
+def prepare_output(dst: str | os.PathLike[str], src: Path | None = None) -> Path:
+    """Check an output path (parent folder created; not a directory; not the input) and return it as a Path."""
+    out = Path(dst)
+    if out.is_dir():
+        raise MediaError(f"{out}: is a directory; give an output file name")
+    if src is not None and out.exists() and out.resolve() == src.resolve():
+        raise MediaError(f"{out}: output would overwrite the input")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MediaError(f"{out}: cannot create its folder ({exc.strerror})") from None
+    return out

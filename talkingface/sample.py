@@ -9,7 +9,7 @@ The face is animated with smooth head motion (rotation, translation, scale), one
 the loudness of the speech, so lip-sync scorers see a real (if crude) audio-visual correlation. The second identity
 of the cross set is the same photo mirrored and tinted: a stand-in labelled as such, not a different person.
 
-Layout written (DESIGN §5)::
+Layout written (docs/architecture.md, section 5)::
 
     OUT/source_self/<name>.png   first (rest) frame of each clip, 256x256
     OUT/gt_self/<name>.mp4       the clip, 25 fps, 256x256, with the speech track
@@ -29,8 +29,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from talkingface.images import write_image
 from talkingface.media import VideoWriter
+from talkingface.media.images import write_image
 
 FPS = 25
 SIZE = 256

@@ -1,13 +1,15 @@
 """`python -m talkingface evaluate` — score generated folders of an evaluation set; a thin CLI over
-talkingface.evaluate.evaluate. Flags override config/evaluate/default.yaml (or --config)."""
+talkingface.evaluation.evaluate. Flags override config/evaluate/default.yaml (or --config)."""
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 from pathlib import Path
 from typing import Sequence
 
+from talkingface.device import DEVICE_HELP
 from talkingface.errors import KitError, cli_main
+from talkingface.metrics.protocols import FID_DIMS, LSE_MODES, NIQE_PROTOCOLS, SPECS, SSIM_PROTOCOLS
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "evaluate" / "default.yaml"
 
@@ -34,15 +36,16 @@ def build_parser() -> argparse.ArgumentParser:
     a("--generate_dirs", nargs="+", metavar="DIR",
       help="generated folders (names under base_dir, or paths; comma or space separated); default: every "
            "generate_* folder. '*_self' folders are scored against gt_self/, others against gt_cross/")
-    a("--pairs", help="pairs CSV: columns gt (or driving) and optionally generated, source, source_id, driving_id; "
-                      "same ids = same identity (PSNR/SSIM/LPIPS computed); paths relative to base_dir")
-    a("--metrics", help="comma list of metrics (default: niqe,psnr,ssim,fid,lpips,lse_c,lse_d); a metric whose "
+    a("--pairs", help="pairs.csv (format: docs/architecture.md, 'pairs.csv'): columns driving or gt, and optionally "
+                      "id, source, source_id, driving_id; equal ids = same identity (PSNR/SSIM/LPIPS computed); "
+                      "relative paths are looked up in base_dir, then next to the CSV")
+    a("--metrics", help=f"comma list of metrics (default: {','.join(SPECS)}); a metric whose "
                         "inputs or weights are missing is reported as unavailable, with the reason")
-    a("--device", help="auto | cpu | cuda | cuda:N (auto: the GPU when present)")
+    a("--device", help=DEVICE_HELP)
     a("--batch_size", type=int, help="frames per metric call (frames of consecutive samples are batched together)")
-    a("--ssim_protocol", choices=["standard", "fomm"],
+    a("--ssim_protocol", choices=list(SSIM_PROTOCOLS),
       help="SSIM protocol: standard (Wang et al., Gaussian 1.5) or fomm (the DaGAN/MCNet authors' call)")
-    a("--niqe_variant", choices=["pyiqa", "matlab"], help="NIQE gray conversion: pyiqa (default) or matlab")
+    a("--niqe_variant", choices=list(NIQE_PROTOCOLS), help="NIQE gray conversion: pyiqa (default) or matlab")
     a("--resize", nargs="?", const=True, type=_bool,
       help="resize generated frames to the ground-truth size when they differ (otherwise that pair is an error)")
     a("--save_visuals", nargs="?", const=True, type=_bool,
@@ -50,9 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     a("--max_samples", type=int, help="score at most this many samples per generated folder")
     a("--fid_max_frames_per_video", type=int,
       help="FID: at most this many evenly spaced frames per video (default: all frames)")
-    a("--fid_dims", type=int, choices=[64, 192, 768, 2048],
+    a("--fid_dims", type=int, choices=FID_DIMS,
       help="FID feature dimension: 2048 = the standard pool3 protocol; smaller only for quick, non-comparable checks")
-    a("--lse_mode", choices=["whole-frame", "face-track"], help="SyncNet LSE mode")
+    a("--lse_mode", choices=LSE_MODES, help="SyncNet LSE mode")
     a("--report_examples", type=int, help="best and worst samples shown per run in report.html")
     a("--no_progress", action="store_true", help="no progress bar")
     return p
@@ -60,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 @cli_main
 def main(argv: Sequence[str] | None = None) -> int:
-    from talkingface.evaluate import evaluate
+    from talkingface.evaluation import evaluate
 
     args = build_parser().parse_args(argv)
     config = args.config or (str(DEFAULT_CONFIG) if DEFAULT_CONFIG.is_file() else None)
@@ -87,5 +90,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                               "no sample to score")
         raise KitError(f"nothing could be evaluated ({results['n_failed']} sample(s) failed; first: {first})")
     if results["n_failed"]:
-        print(f"warning: {results['n_failed']} sample(s) could not be evaluated (see summary.md)", file=sys.stderr)
+        logging.getLogger("talkingface.evaluation").warning("%d sample(s) could not be evaluated (see summary.md)",
+                                                            results["n_failed"])
     return 0

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from talkingface import weights as W
-from talkingface import weights_fetch as F
 from talkingface.errors import WeightsError, cli_main
 
 
@@ -31,7 +30,7 @@ def _human(size: int | None) -> str:
     return f"{size} B"
 
 
-def _shown(status: F.WeightStatus, root: Path) -> str:
+def _shown(status: W.WeightStatus, root: Path) -> str:
     try:
         rel = status.path.relative_to(root).as_posix()
     except ValueError:
@@ -65,7 +64,7 @@ def _header(root: Path) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     entries = W.load_manifest()
     root = W.checkpoints_dir()
-    statuses = [F.check(e, root) for e in _select(args, entries, default_all=True)]
+    statuses = [W.check(e, root) for e in _select(args, entries, default_all=True)]
     code = 0 if all(s.ok for s in statuses) else 1
     if args.quiet:
         return code
@@ -91,7 +90,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(_header(root))
     bad, unverified = 0, 0
     for entry in chosen:
-        status = F.check(entry, root, deep=True)
+        status = W.check(entry, root, deep=True)
         bad += not status.ok
         unverified += status.state == "unverified"
         label = {"ok": "ok", "unverified": "ok?", "missing": "MISSING"}.get(status.state, "BAD")
@@ -112,14 +111,14 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     manual: list[str] = []
     for entry in chosen:
         if not entry.urls and not (entry.package_file and W.package_file_path(entry.package_file)):
-            status = F.check(entry, root)
+            status = W.check(entry, root)
             if status.ok:
                 print(f"{entry.name}: present ({_shown(status, root)})")
             else:
                 manual.append(entry.name)
-                print(F.manual_steps(entry, root) + "\n")
+                print(W.manual_steps(entry, root) + "\n")
             continue
-        result = F.fetch(entry, root, timeout=args.timeout, progress=progress, log=print)
+        result = W.fetch(entry, root, timeout=args.timeout, progress=progress, log=print)
         print(f"{entry.name}: {result.action} {result.path}" + (f" ({result.detail})" if result.detail else ""))
     if manual:
         print(f"{len(manual)} file(s) need the manual steps above: {', '.join(manual)}")
@@ -182,8 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("names", nargs="*", metavar="NAME", help="manifest names to fetch")
     fetch.add_argument("--all", action="store_true", help="fetch every file of the manifest")
     fetch.add_argument("--stage", help=stage_help)
-    fetch.add_argument("--timeout", type=float, default=F.DEFAULT_TIMEOUT,
-                       help=f"seconds to wait for a connection or data (default {F.DEFAULT_TIMEOUT:g})")
+    fetch.add_argument("--timeout", type=float, default=W.DEFAULT_TIMEOUT,
+                       help=f"seconds to wait for a connection or data (default {W.DEFAULT_TIMEOUT:g})")
     fetch.add_argument("--no-progress", action="store_true", help="no progress bars")
     fetch.set_defaults(func=cmd_fetch)
 

@@ -1,11 +1,11 @@
-"""Metrics with named protocols (DESIGN §3), equal to their reference implementations.
+"""Metrics with named protocols (docs/architecture.md, "Protocols"), equal to their reference implementations.
 
 Plain functions: ``niqe``, ``psnr``, ``ssim``, ``fid``, ``lpips``. Registry for the evaluation runner:
 ``create_metric``, ``list_metrics``, ``get_spec`` (see :mod:`talkingface.metrics.registry`).
 
-The submodules are imported here on purpose: ``talkingface.metrics.niqe`` is then the function (the public name of
-DESIGN §2); use ``from talkingface.metrics.niqe import NiqeMetric`` for a module's other names. Heavy dependencies
-(pytorch-fid, lpips, syncnet) are imported only when their metric is built.
+The submodules are imported here on purpose: ``talkingface.metrics.niqe`` is then the function (the public name in
+docs/architecture.md, section 7); use ``from talkingface.metrics.niqe import NiqeMetric`` for a module's other
+names. Heavy dependencies (pytorch-fid, lpips, syncnet) are imported only when their metric is built.
 """
 from talkingface.metrics.base import MetricSpec, NotComputable, SetResult
 from talkingface.metrics.fid import fid

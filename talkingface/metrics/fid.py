@@ -1,10 +1,6 @@
-"""FID with the pytorch-fid protocol (DESIGN §3), weights from the kit's file only.
+"""FID with the pytorch-fid protocol (docs/architecture.md, "Protocols"), weights from the kit's file only.
 
-The network is pytorch-fid's FID-Inception (torchvision Inception-v3 with pytorch_fid.inception's
-``FIDInceptionA/C/E_1/E_2`` blocks, 1008 classes, no aux head), loaded strictly from
-``pt_inception-2015-12-05-6726825d.pth`` (manifest ``fid_inception``) — never downloaded. Like
-``pytorch_fid.inception.InceptionV3``: float32 RGB in [0,1] → bilinear resize to 299 (align_corners=False, no
-antialias) → 2x-1 → blocks up to pool3 (2048-d; 64/192/768 for the earlier blocks, average-pooled).
+The network (:mod:`talkingface.metrics.fid_inception`) is pytorch-fid's FID-Inception, never downloaded.
 Statistics: float64 mean and sample covariance (``np.cov``), accumulated per batch (Chan's merge, so a set is
 never held in memory); Fréchet distance with ``scipy.linalg.sqrtm`` and pytorch-fid's 1e-6 diagonal offset
 when the product is singular. With fewer than 2048 images the covariance is rank-deficient: the result carries a
@@ -12,6 +8,7 @@ warning, and N is always reported.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -20,8 +17,6 @@ from typing import Iterable
 
 import numpy as np
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
 from talkingface.errors import KitError, MediaError, WeightsError
 from talkingface.fsutil import write_bytes_atomic
@@ -30,71 +25,13 @@ from talkingface.metrics.base import (
     NotComputable,
     SetResult,
     as_uint8_batch,
-    load_state_dict,
-    load_strict,
-    resolve_weights,
 )
+from talkingface.metrics.fid_inception import FidInception, load_fid_inception
+from talkingface.metrics.protocols import SPECS
+from talkingface.weights import resolve_weights
 
-BLOCK_INDEX_BY_DIM = {64: 0, 192: 1, 768: 2, 2048: 3}
 IMAGE_EXTENSIONS = ("bmp", "jpg", "jpeg", "pgm", "png", "ppm", "tif", "tiff", "webp")  # pytorch-fid's list
 CACHE_VERSION = 1
-
-
-class FidInception(nn.Module):
-    """pytorch-fid's InceptionV3 feature extractor (one output block), built without any download."""
-
-    def __init__(self, dims: int = 2048):
-        super().__init__()
-        if dims not in BLOCK_INDEX_BY_DIM:
-            raise KitError(f"fid: dims must be one of {sorted(BLOCK_INDEX_BY_DIM)}, got {dims}")
-        import torchvision
-        from pytorch_fid.inception import FIDInceptionA, FIDInceptionC, FIDInceptionE_1, FIDInceptionE_2
-
-        net = torchvision.models.inception_v3(weights=None, aux_logits=False, num_classes=1008, init_weights=False)
-        net.Mixed_5b = FIDInceptionA(192, pool_features=32)
-        net.Mixed_5c = FIDInceptionA(256, pool_features=64)
-        net.Mixed_5d = FIDInceptionA(288, pool_features=64)
-        net.Mixed_6b = FIDInceptionC(768, channels_7x7=128)
-        net.Mixed_6c = FIDInceptionC(768, channels_7x7=160)
-        net.Mixed_6d = FIDInceptionC(768, channels_7x7=160)
-        net.Mixed_6e = FIDInceptionC(768, channels_7x7=192)
-        net.Mixed_7b = FIDInceptionE_1(1280)
-        net.Mixed_7c = FIDInceptionE_2(2048)
-        self.inception = net
-        self.last_block = BLOCK_INDEX_BY_DIM[dims]
-
-    def blocks(self) -> list[nn.Sequential]:
-        n = self.inception
-        pool = nn.MaxPool2d(kernel_size=3, stride=2)
-        return [
-            nn.Sequential(n.Conv2d_1a_3x3, n.Conv2d_2a_3x3, n.Conv2d_2b_3x3, pool),
-            nn.Sequential(n.Conv2d_3b_1x1, n.Conv2d_4a_3x3, pool),
-            nn.Sequential(n.Mixed_5b, n.Mixed_5c, n.Mixed_5d, n.Mixed_6a, n.Mixed_6b, n.Mixed_6c, n.Mixed_6d,
-                          n.Mixed_6e),
-            nn.Sequential(n.Mixed_7a, n.Mixed_7b, n.Mixed_7c, nn.AdaptiveAvgPool2d(output_size=(1, 1))),
-        ][: self.last_block + 1]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B,3,H,W) float32 in [0,1] → (B, dims) features."""
-        x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
-        x = 2 * x - 1
-        for block in self.blocks():
-            x = block(x)
-        if x.shape[2] != 1 or x.shape[3] != 1:
-            x = F.adaptive_avg_pool2d(x, output_size=(1, 1))
-        return x.flatten(1)
-
-
-def load_fid_inception(weights=None, dims: int = 2048, device: str = "cpu") -> FidInception:
-    """FID-Inception with the state dict of ``weights`` (default: manifest ``fid_inception``), loaded strictly."""
-    path = resolve_weights("fid_inception", weights)
-    state = load_state_dict(path)
-    with torch.device("meta"):          # no random init of 27M parameters: the file's tensors are taken over
-        model = FidInception(dims)
-    load_strict(model.inception, state, path, assign=True)
-    if any(t.is_meta for t in list(model.parameters()) + list(model.buffers())):
-        raise WeightsError(f"{path}: state dict left tensors of the FID-Inception uninitialised")
-    return model.eval().to(device)
 
 
 class RunningStats:
@@ -126,23 +63,17 @@ class RunningStats:
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
-    """pytorch-fid's ``calculate_frechet_distance`` (scipy sqrtm, offset when singular, real part)."""
-    from scipy import linalg
+    """pytorch-fid's own ``calculate_frechet_distance`` (scipy sqrtm, offset when singular, real part), with its
+    failures as kit errors and its "singular product" print kept off stdout."""
+    from pytorch_fid.fid_score import calculate_frechet_distance
 
-    mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
-    sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
-    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
-        raise KitError(f"fid: statistics of different dimensions ({mu1.shape} vs {mu2.shape})")
-    diff = mu1 - mu2
-    covmean = linalg.sqrtm(sigma1.dot(sigma2))
-    if not np.isfinite(covmean).all():
-        offset = np.eye(sigma1.shape[0]) * eps
-        covmean = linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
-    if np.iscomplexobj(covmean):
-        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
-            raise NotComputable(f"fid: sqrtm has an imaginary component {np.max(np.abs(covmean.imag)):.3g}")
-        covmean = covmean.real
-    return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+    if np.shape(mu1) != np.shape(mu2) or np.shape(sigma1) != np.shape(sigma2):
+        raise KitError(f"fid: statistics of different dimensions ({np.shape(mu1)} vs {np.shape(mu2)})")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return float(calculate_frechet_distance(mu1, sigma1, mu2, sigma2, eps))
+    except ValueError as exc:           # "Imaginary component <m>"
+        raise NotComputable(f"fid: sqrtm has an imaginary component ({exc})") from None
 
 
 def list_images(folder) -> list[Path]:
@@ -265,7 +196,7 @@ class FidMetric:
 def _iter_batches(images, batch_size: int):
     """Folder → same-size uint8 batches read with talkingface.images; iterable of arrays → same-size batches."""
     if isinstance(images, (str, os.PathLike)):
-        from talkingface.images import read_image
+        from talkingface.media.images import read_image
 
         files = list_images(images)
         if not files:
@@ -296,9 +227,7 @@ def fid(set_a, set_b, weights=None, dims: int = 2048, device: str = "cpu", batch
     mtimes of a folder, the weights and the protocol), written otherwise. Returns the value, or the
     :class:`SetResult` (with N and the N < 2048 warning) when ``return_result``.
     """
-    from talkingface.metrics.registry import get_spec
-
-    metric = FidMetric(get_spec("fid"), device=device, weights=weights, dims=dims, batch_size=batch_size)
+    metric = FidMetric(SPECS["fid"], device=device, weights=weights, dims=dims, batch_size=batch_size)
     fp = None
     if reference_cache is not None:
         if not isinstance(set_b, (str, os.PathLike)):

@@ -22,10 +22,9 @@ from talkingface.metrics.base import (
     MetricSpec,
     as_uint8_batch,
     check_pair,
-    load_state_dict,
-    load_strict,
-    resolve_weights,
 )
+from talkingface.metrics.protocols import SPECS
+from talkingface.weights import load_state_dict_file, load_state_strict, resolve_weights
 
 # torchvision AlexNet ``features`` indices used by lpips' five slices (conv layers; the ReLUs/pools have no weights)
 _ALEX_CONVS = {0: "slice1", 3: "slice2", 6: "slice3", 8: "slice4", 10: "slice5"}
@@ -44,7 +43,7 @@ def build_lpips_alex(backbone_weights=None, linear_weights=None, device: str = "
         model = lpips_pkg.LPIPS(net="alex", version="0.1", pretrained=False, pnet_rand=True, verbose=False)
     model.scaling_layer = lpips_pkg.lpips.ScalingLayer()       # its constant buffers, made for real
 
-    alex = load_state_dict(backbone_path)
+    alex = load_state_dict_file(backbone_path)
     trunk = {}
     for idx, slice_name in _ALEX_CONVS.items():
         for kind in ("weight", "bias"):
@@ -56,14 +55,15 @@ def build_lpips_alex(backbone_weights=None, linear_weights=None, device: str = "
                    {f"features.{i}.{t}" for i in _ALEX_CONVS for t in ("weight", "bias")})
     if extra:
         raise WeightsError(f"{backbone_path}: unexpected AlexNet keys {extra[:4]}; not a torchvision AlexNet")
-    load_strict(model.net, trunk, backbone_path, assign=True)
+    load_state_strict(model.net, trunk, backbone_path, "the AlexNet features", assign=True)
 
-    lin = load_state_dict(linear_path)
+    lin = load_state_dict_file(linear_path)
     expected = {f"lin{i}.model.1.weight" for i in range(5)}
     if set(lin) != expected:
         raise WeightsError(f"{linear_path}: expected keys lin0..lin4.model.1.weight, got {sorted(lin)[:6]}")
     for i in range(5):
-        load_strict(model.lins[i], {"model.1.weight": lin[f"lin{i}.model.1.weight"]}, linear_path, assign=True)
+        load_state_strict(model.lins[i], {"model.1.weight": lin[f"lin{i}.model.1.weight"]}, linear_path,
+                          f"lin{i}", assign=True)
     if any(t.is_meta for t in list(model.parameters()) + list(model.buffers())):
         raise WeightsError(f"{backbone_path}: LPIPS network left with uninitialised tensors")
     return model.eval().to(device)
@@ -102,8 +102,6 @@ class LpipsMetric:
 
 def lpips(a, b, backbone_weights=None, linear_weights=None, device: str = "cpu") -> float:
     """LPIPS v0.1 AlexNet distance of two (H,W,3) uint8 RGB images (builds the network each call)."""
-    from talkingface.metrics.registry import get_spec
-
-    metric = LpipsMetric(get_spec("lpips"), device=device, backbone_weights=backbone_weights,
+    metric = LpipsMetric(SPECS["lpips"], device=device, backbone_weights=backbone_weights,
                          linear_weights=linear_weights)
     return float(metric(np.asarray(a)[None], np.asarray(b)[None])[0])

@@ -1,6 +1,6 @@
 """NIQE (Mittal et al. 2013) with the official LIVE pristine parameters, equal to pyiqa's ``niqe``.
 
-Protocol (DESIGN §3), step by step as pyiqa 0.1.16 computes it (``pyiqa/archs/niqe_arch.py``):
+Protocol (docs/architecture.md, "Protocols"), step by step as pyiqa 0.1.16 computes it (``pyiqa/archs/niqe_arch.py``):
 
 1. gray: uint8 RGB → float32 /255 → Y of YIQ (0.299, 0.587, 0.114; a float32 matmul) → ×255 → round → float64.
    The ``matlab`` variant uses MATLAB ``rgb2gray`` coefficients in float64 and rounds half away from zero.

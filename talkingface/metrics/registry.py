@@ -15,37 +15,24 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib
 import inspect
 from typing import Any, Callable
 
 from talkingface.errors import KitError
 from talkingface.metrics.base import MetricSpec
+from talkingface.metrics.protocols import NIQE_PROTOCOLS, SPECS, SSIM_PROTOCOLS
 
-NIQE_PROTOCOL = ("NIQE, pyiqa niqe with the official LIVE pristine parameters: Y = round(0.299R+0.587G+0.114B) "
-                 "of uint8 RGB, 96-px blocks, 2 scales (MATLAB bicubic imresize 0.5), needs >= 192 px")
-NIQE_MATLAB_PROTOCOL = ("NIQE (matlab variant), official LIVE pristine parameters: gray = MATLAB rgb2gray "
-                        "(0.298936R+0.587043G+0.114021B, rounded), 96-px blocks, 2 scales, needs >= 192 px")
-PSNR_PROTOCOL = "PSNR on RGB uint8, data range 255, per frame (skimage peak_signal_noise_ratio)"
-SSIM_PROTOCOLS = {
-    "standard": ("SSIM standard: uint8 RGB, Gaussian sigma 1.5, population covariance, data range 255 "
-                 "(skimage structural_similarity, Wang et al.)"),
-    "fomm": ("SSIM fomm: float [0,1] RGB, 7x7 uniform window, sample covariance, data range 2 "
-             "(the DaGAN/MCNet authors' skimage call; only for comparing with those papers)"),
-}
-FID_PROTOCOL = ("FID, pytorch-fid: InceptionV3 pt_inception-2015-12-05 weights, pool3 2048-d, bilinear resize "
-                "to 299 without antialias, float64 statistics, scipy sqrtm")
-LPIPS_PROTOCOL = "LPIPS v0.1 AlexNet (lpips package), inputs scaled to [-1,1], per frame"
-LSE_PROTOCOL = ("LSE (syncnet_python SyncNetInstance.evaluate): 25 fps, 224x224 frames after JPEG round trip, "
-                "16 kHz MFCC, 5-frame windows, vshift 15; LSE-D = min mean distance, LSE-C = median - min")
+#: metrics that live in a model package, built by dotted name on first use (the core imports no model package)
+MODEL_METRICS = {"lse": "syncnet.metric:LSEMetric"}
 
 
 def _niqe_factory(spec: MetricSpec, device: str = "cpu", variant: str = "pyiqa") -> Any:
     from talkingface.metrics.niqe import NiqeMetric
 
-    if variant not in ("pyiqa", "matlab"):
-        raise KitError(f"niqe: unknown variant {variant!r}; known: pyiqa, matlab")
-    if variant == "matlab":
-        spec = dataclasses.replace(spec, protocol=NIQE_MATLAB_PROTOCOL)
+    if variant not in NIQE_PROTOCOLS:
+        raise KitError(f"niqe: unknown variant {variant!r}; known: {', '.join(NIQE_PROTOCOLS)}")
+    spec = dataclasses.replace(spec, protocol=NIQE_PROTOCOLS[variant])
     return NiqeMetric(spec, device=device, variant=variant)
 
 
@@ -76,33 +63,34 @@ def _lpips_factory(spec: MetricSpec, device: str = "cpu", backbone_weights=None,
     return LpipsMetric(spec, device=device, backbone_weights=backbone_weights, linear_weights=linear_weights)
 
 
+def import_dotted(target: str) -> Any:
+    """``"package.module:Name"`` -> the object, imported now; a KitError naming it when it cannot be imported."""
+    module_name, _, attr = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise KitError(f"cannot import {target} ({exc}); is the package of that model installed?") from exc
+
+
 def _lse_factory(spec: MetricSpec, device: str = "cpu", weights=None, mode: str = "whole-frame",
                  s3fd_weights=None, batch_size: int = 64) -> Any:
-    try:
-        from syncnet.metric import LSEMetric
-    except ImportError as exc:
-        raise KitError(f"lse metrics need the syncnet package (syncnet.metric.LSEMetric): {exc}") from exc
-    metric = LSEMetric(weights=weights, device=device, mode=mode, s3fd_weights=s3fd_weights, batch_size=batch_size)
-    try:
-        metric.spec = spec
-    except AttributeError:  # a read-only spec property defined by the syncnet package is fine as well
-        pass
+    metric_class = import_dotted(MODEL_METRICS["lse"])
+    metric = metric_class(weights=weights, device=device, mode=mode, s3fd_weights=s3fd_weights, batch_size=batch_size)
+    metric.spec = spec
     return metric
 
 
-# name → (spec, factory). The one table; add a metric by adding a row.
-_TABLE: dict[str, tuple[MetricSpec, Callable[..., Any]]] = {
-    "niqe": (MetricSpec("niqe", "image", False, True, (), NIQE_PROTOCOL), _niqe_factory),
-    "psnr": (MetricSpec("psnr", "image", True, False, (), PSNR_PROTOCOL), _psnr_factory),
-    "ssim": (MetricSpec("ssim", "image", True, False, (), SSIM_PROTOCOLS["standard"]), _ssim_factory),
-    "lpips": (MetricSpec("lpips", "image", True, True, ("alexnet_imagenet", "lpips_alex_linear"), LPIPS_PROTOCOL),
-              _lpips_factory),
-    "fid": (MetricSpec("fid", "set", False, True, ("fid_inception",), FID_PROTOCOL), _fid_factory),
-    "lse_c": (MetricSpec("lse_c", "video", False, False, ("syncnet_v2",), LSE_PROTOCOL, needs_audio=True),
-              _lse_factory),
-    "lse_d": (MetricSpec("lse_d", "video", False, True, ("syncnet_v2",), LSE_PROTOCOL, needs_audio=True),
-              _lse_factory),
+# name -> factory. Add a metric by adding its spec to protocols.SPECS and its factory here.
+_FACTORIES: dict[str, Callable[..., Any]] = {
+    "niqe": _niqe_factory,
+    "psnr": _psnr_factory,
+    "ssim": _ssim_factory,
+    "lpips": _lpips_factory,
+    "fid": _fid_factory,
+    "lse_c": _lse_factory,
+    "lse_d": _lse_factory,
 }
+_TABLE: dict[str, tuple[MetricSpec, Callable[..., Any]]] = {name: (SPECS[name], _FACTORIES[name]) for name in SPECS}
 
 
 def list_metrics() -> list[MetricSpec]:

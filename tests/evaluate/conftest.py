@@ -53,7 +53,7 @@ def _write_video(path: Path, frames: np.ndarray) -> None:
 
 @pytest.fixture(scope="session")
 def eval_set(tmp_path_factory) -> Path:
-    from talkingface.images import write_image
+    from talkingface.media.images import write_image
 
     root = tmp_path_factory.mktemp("evalset") / "evaluation_set"
     for mode, gen_name in (("self", "generate_base_self"), ("cross", "generate_base")):
@@ -95,7 +95,7 @@ def _weights_files(tmp_path_factory) -> Path:
     import torch
     import torchvision
 
-    from talkingface.metrics.fid import FidInception
+    from talkingface.metrics.fid_inception import FidInception
 
     folder = tmp_path_factory.mktemp("checkpoints")
     torch.manual_seed(0)
@@ -169,7 +169,7 @@ def run_eval(tmp_path):
     """``run_eval(base_dir, generate_dirs=None, out=None, **options)`` → (results, warning lines)."""
 
     def run(base, generate_dirs=None, out=None, **options):
-        from talkingface.evaluate import evaluate
+        from talkingface.evaluation import evaluate
 
         lines: list[str] = []
         options.setdefault("metrics", ["psnr", "ssim"])  # NIQE costs ~0.5 s per image on 2 cores

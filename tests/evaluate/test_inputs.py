@@ -6,7 +6,7 @@ import pytest
 from evaluate_helpers import run_by_name, sample_by_name
 
 from talkingface.cli.evaluate import main as evaluate_main
-from talkingface.images import read_image, write_image
+from talkingface.media.images import read_image, write_image
 
 
 def _cli(base, out, *extra):
@@ -127,7 +127,7 @@ def test_bad_options_are_config_errors(eval_set, tmp_path, capsys):
     assert "unknown metric 'nique'" in err and "niqe" in err
     (tmp_path / "pairs.csv").write_text("source,generated\na,b\n")
     assert _cli(eval_set, tmp_path / "o", "--pairs", str(tmp_path / "pairs.csv")) == 2
-    assert "needs a 'gt' (or 'driving') column" in capsys.readouterr().err
+    assert "needs a 'driving' (or 'gt') column" in capsys.readouterr().err
 
 
 def test_no_applicable_metric_is_nonzero(copy_set, tmp_path, capsys):

@@ -17,7 +17,7 @@ def result_dir(eval_set, tmp_path_factory):
     """One evaluated folder shared by this module's tests (read-only): self + cross runs, one broken sample."""
     import shutil
 
-    from talkingface.evaluate import evaluate
+    from talkingface.evaluation import evaluate
 
     base = tmp_path_factory.mktemp("reports") / "evaluation_set"
     shutil.copytree(eval_set, base)
@@ -118,7 +118,7 @@ def test_report_cli_flags_protocol_clash(result_dir, copy_set, run_eval, tmp_pat
 
 def test_default_yaml_matches_dataclass():
     from talkingface.config import load_config, to_dict
-    from talkingface.evaluate_config import EvaluateConfig
+    from talkingface.evaluation.config import EvaluateConfig
 
     assert to_dict(load_config(REPO / "config" / "evaluate" / "default.yaml", EvaluateConfig)) == to_dict(
         EvaluateConfig())

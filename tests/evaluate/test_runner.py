@@ -8,8 +8,8 @@ import pytest
 from evaluate_helpers import run_by_name, sample_by_name
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from talkingface.evaluate_run import CROSS_NOTE
-from talkingface.images import read_image
+from talkingface.evaluation.aggregate import CROSS_NOTE
+from talkingface.media.images import read_image
 
 
 def _skimage_ssim(a, b):
@@ -71,7 +71,7 @@ def test_self_and_cross_images_and_videos(eval_set, run_eval, counting_factory):
 
 
 def test_resume_after_kill(copy_set, run_eval, tmp_path, counting_factory):
-    from talkingface.evaluate_cache import CACHE_NAME
+    from talkingface.evaluation.cache import CACHE_NAME
 
     base = copy_set(keep={"generate_base_self"})
     out = tmp_path / "out"
@@ -104,7 +104,7 @@ def test_resume_after_kill(copy_set, run_eval, tmp_path, counting_factory):
 
 
 def test_touched_file_is_rescored(copy_set, run_eval, tmp_path):
-    from talkingface.images import write_image
+    from talkingface.media.images import write_image
 
     base = copy_set(keep={"generate_base_self"})
     out = tmp_path / "out"
@@ -142,7 +142,7 @@ def test_save_visuals_and_max_samples(copy_set, run_eval, tmp_path):
     assert strip.shape == (200, 3 * 200 + 2 * 4, 3)
     import cv2
 
-    from talkingface.evaluate_frames import middle_frame
+    from talkingface.report.visuals import middle_frame
 
     generated = cv2.resize(middle_frame(base / "generate_base_self" / "v0.mp4"), (200, 200),
                            interpolation=cv2.INTER_AREA)

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from evaluate_helpers import sample_by_name
 
-from talkingface.images import read_image
+from talkingface.media.images import read_image
 
 
 def _frames(path):
-    from talkingface.evaluate_frames import FrameFile
+    from talkingface.evaluation.frames import FrameFile
 
     with FrameFile(path) as f:
         return np.concatenate(list(f.chunks(16)))
@@ -73,8 +73,8 @@ def test_missing_weights_are_reported_and_run_goes_on(copy_set, no_weights, tmp_
 
 
 def test_fid_frame_subsampling():
-    from talkingface.evaluate_frames import fid_stride
-    from talkingface.evaluate_scoring import SampleState
+    from talkingface.evaluation.batcher import SampleState
+    from talkingface.evaluation.frames import fid_stride
 
     assert fid_stride(100, None) == 1 and fid_stride(100, 100) == 1 and fid_stride(100, 30) == 4
     state = SampleState(None, "k", {"fid"}, fid_stride=fid_stride(10, 3), fid_max=3)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from syncnet.oracle import calc_pdist, oracle_evaluate
+from _syncnet_oracle import calc_pdist, oracle_evaluate
 from syncnet.protocol import (
     ffmpeg_jpeg_frames,
     lse_from_distances,
@@ -46,7 +46,7 @@ def test_jpeg_pipe_equals_ffmpeg_image2_files(tone_clip, tmp_path):
     """The frames we read from the pipe are the JPEGs syncnet_python's ffmpeg command writes, decoded by imread."""
     import cv2
 
-    from talkingface.media_ffmpeg import run_ffmpeg
+    from talkingface.media.ffmpeg import run_ffmpeg
 
     run_ffmpeg(["-y", "-i", tone_clip, "-threads", "1", "-f", "image2", tmp_path / "%06d.jpg"], "test")
     files = sorted(tmp_path.glob("*.jpg"))

@@ -6,8 +6,8 @@ import pytest
 
 from talkingface.baseline import static_source_baseline
 from talkingface.errors import MediaError
-from talkingface.images import write_image
 from talkingface.media import VideoReader, probe
+from talkingface.media.images import write_image
 
 
 def test_source_held_for_the_driving_clip(tmp_path, make_video):

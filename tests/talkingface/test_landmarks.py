@@ -8,15 +8,10 @@ import numpy as np
 import pytest
 
 from talkingface.errors import KitError, WeightsError
-from talkingface.landmarks import (
-    FaceAlignmentBackend,
-    OfflineBackend,
-    OpenFaceCSVBackend,
-    make_backend,
-    mean_shape,
-    normalize_landmarks,
-    read_openface_csv,
-)
+from talkingface.landmarks import make_backend, normalize_landmarks
+from talkingface.landmarks.face_alignment import FaceAlignmentBackend
+from talkingface.landmarks.offline import OfflineBackend, mean_shape
+from talkingface.landmarks.openface import OpenFaceCSVBackend, read_openface_csv
 
 
 def astronaut_head(angle: float = 0.0, scale: float = 1.0, shift=(0, 0)) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The embedded sample: layout of DESIGN §5, deterministic, real speech track, visible blink and mouth motion."""
+"""The embedded sample: the evaluation_set layout, deterministic, real speech track, visible blink and mouth motion."""
 from __future__ import annotations
 
 import json
@@ -42,7 +42,7 @@ def test_motion_blink_and_mouth_are_visible(sample):
     steps = np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2, 3))
     assert steps.min() > 0.1 and steps.max() < 12
     # the source image is the rest pose: close to frame 0 of its clip
-    from talkingface.images import read_image
+    from talkingface.media.images import read_image
     assert np.abs(read_image(out / "source_self" / "talk.png") - frames[0]).mean() < 3
 
 

@@ -20,7 +20,6 @@ import torch
 import yaml
 
 from talkingface import weights as W
-from talkingface import weights_fetch as F
 from talkingface.cli import weights as cli
 from talkingface.errors import WeightsError
 
@@ -105,7 +104,7 @@ def test_lpips_alex_digest_matches_installed_package():
         pytest.skip("lpips is not installed")
     e = W.load_manifest(REPO / "checkpoints" / "manifest.yaml")["lpips_alex_linear"]
     assert lpips_file.stat().st_size == e.size
-    assert F.hash_file(lpips_file)["sha256"] == e.sha256
+    assert W.hash_file(lpips_file)["sha256"] == e.sha256
 
 
 # ----------------------------------------------------------------------------------------- locating, manifest
@@ -174,10 +173,10 @@ def four_files(kit):
 
 def test_check_states(four_files):
     entries = W.load_manifest()
-    fast = {n: F.check(e).state for n, e in entries.items()}
+    fast = {n: W.check(e).state for n, e in entries.items()}
     assert fast == {"good": "present", "missing": "missing", "short": "wrong size", "tampered": "present",
                     "nodigest": "present"}
-    deep = {n: F.check(e, deep=True) for n, e in entries.items()}
+    deep = {n: W.check(e, deep=True) for n, e in entries.items()}
     assert {n: s.state for n, s in deep.items()} == {
         "good": "ok", "missing": "missing", "short": "wrong size", "tampered": "bad hash", "nodigest": "unverified"}
     assert deep["nodigest"].sha256 == sha256(b"anything") and sha256(b"anything") in deep["nodigest"].detail
@@ -264,10 +263,10 @@ def test_fetch_resumes_an_interrupted_download(kit, server):
     server.cut = 3000
     e = W.get_entry("w")
     with pytest.raises(WeightsError, match="run fetch again"):
-        F.fetch(e, progress=False)
+        W.fetch(e, progress=False)
     part = root / "w.bin.part"
     assert part.stat().st_size == 3000 and not (root / "w.bin").exists()
-    result = F.fetch(e, progress=False)
+    result = W.fetch(e, progress=False)
     assert result.action == "downloaded" and (root / "w.bin").read_bytes() == PAYLOAD
     assert server.requests[-1] == ("/w.bin", "bytes=3000-")
     assert not part.exists()
@@ -278,7 +277,7 @@ def test_fetch_restarts_when_server_ignores_range(kit, server):
     server.ignore_range = True
     root = kit({"w": entry("w.bin", urls=[server.url + "/w.bin"], sha256=sha256(PAYLOAD))})
     (root / "w.bin.part").write_bytes(b"stale bytes of another attempt")
-    F.fetch(W.get_entry("w"), progress=False)
+    W.fetch(W.get_entry("w"), progress=False)
     assert (root / "w.bin").read_bytes() == PAYLOAD
 
 
@@ -286,14 +285,14 @@ def test_fetch_hash_mismatch_installs_nothing(kit, server):
     server.files["/w.bin"] = PAYLOAD
     root = kit({"w": entry("w.bin", urls=[server.url + "/w.bin"], sha256=sha256(b"something else"))})
     with pytest.raises(WeightsError, match="sha256 .* but the manifest expects .*nothing was installed"):
-        F.fetch(W.get_entry("w"), progress=False)
+        W.fetch(W.get_entry("w"), progress=False)
     assert sorted(p.name for p in root.iterdir()) == ["manifest.yaml"]
 
 
 def test_fetch_http_error_is_one_line(kit, server):
     kit({"w": entry("w.bin", urls=[server.url + "/absent.bin"])})
     with pytest.raises(WeightsError, match="HTTP 404"):
-        F.fetch(W.get_entry("w"), progress=False)
+        W.fetch(W.get_entry("w"), progress=False)
 
 
 def _zip(member: str, data: bytes) -> bytes:
@@ -319,7 +318,7 @@ def test_fetch_extracts_archive_member(kit, server, suffix, make):
     server.files["/models" + suffix] = make("models/output_graph.pb", PAYLOAD)
     root = kit({"g": entry("ds/output_graph.pb", urls=[server.url + "/models" + suffix],
                            extract="models/output_graph.pb", md5=hashlib.md5(PAYLOAD).hexdigest())})
-    result = F.fetch(W.get_entry("g"), progress=False)
+    result = W.fetch(W.get_entry("g"), progress=False)
     assert (root / "ds" / "output_graph.pb").read_bytes() == PAYLOAD
     assert "md5 verified" in result.detail
     assert not [p for p in root.rglob("*") if p.is_file() and p.name != "manifest.yaml" and p.suffix != ".pb"]
@@ -330,7 +329,7 @@ def test_fetch_copies_package_file(kit):
 
     src = Path(pkg.__file__)
     root = kit({"p": entry("p/init.py", package_file="yaml/__init__.py", sha256=sha256(src.read_bytes()))})
-    result = F.fetch(W.get_entry("p"))
+    result = W.fetch(W.get_entry("p"))
     assert result.action == "copied" and (root / "p" / "init.py").read_bytes() == src.read_bytes()
 
 
@@ -452,3 +451,29 @@ def test_load_torch_legacy_format(tmp_path):
     path.write_bytes(blob[: len(blob) // 2])
     with pytest.raises(WeightsError, match="truncated or damaged"):
         W.load_torch(path)
+
+
+def test_strict_state_dict_loading_names_the_keys(tmp_path):
+    import torch
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    W.load_state_strict(net, state, "x.pth")
+    bad = dict(state, extra=torch.zeros(1))
+    del bad["0.bias"]
+    bad["1.weight"] = torch.zeros(5)
+    with pytest.raises(WeightsError) as info:
+        W.load_state_strict(net, bad, "x.pth", "the test net")
+    message = str(info.value)
+    assert message.startswith("x.pth: the test net does not match the Sequential the kit builds")
+    assert "1 missing key(s): 0.bias" in message and "1 unexpected key(s): extra" in message
+    assert "1.weight [5] (expected [4])" in message
+    without = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
+    with pytest.raises(WeightsError, match="num_batches_tracked"):
+        W.load_state_strict(net, without, "x.pth")
+    W.load_state_strict(net, without, "x.pth", optional_suffixes=(".num_batches_tracked",))
+    ddp = {f"module.{k}": v for k, v in state.items()}
+    W.load_state_strict(net, W.strip_ddp_prefix(ddp), "x.pth")
+    W.save_torch({"not": "tensors"}, tmp_path / "odd.pth")
+    with pytest.raises(WeightsError, match="odd.pth: not a plain SyncNet state dict of tensors"):
+        W.load_state_dict_file(tmp_path / "odd.pth", "SyncNet state dict")

@@ -1,13 +1,13 @@
-"""Evaluation runner: score the generated folders of an evaluation_set (DESIGN §5) with the metric registry.
+"""Evaluation runner: score the generated folders of an evaluation_set with the metric registry, write the reports.
 
-    from talkingface.evaluate import evaluate
+    from talkingface.evaluation import evaluate
     results = evaluate("evaluation_set", ["generate_dagan_self", "generate_dagan"], "outputs/eval",
                        metrics=["niqe", "psnr", "ssim", "fid"], device="auto", batch_size=16)
 
 One run per generated folder: ``*_self`` folders are scored against gt_self/ (PSNR, SSIM, LPIPS need this
 same-identity ground truth), other folders against gt_cross/ (no full-reference metric is reported for them).
 Images and videos are streamed in chunks, frames of consecutive samples are batched through every metric, on the
-GPU when present. Each finished sample is appended to ``results_cache.jsonl`` (see :mod:`talkingface.evaluate_cache`)
+GPU when present. Each finished sample is appended to ``results_cache.jsonl`` (see :mod:`talkingface.evaluation.cache`)
 so a killed run, started again, resumes. A sample that cannot be read is recorded with its error; the run goes on.
 
 Outputs in ``output_path``: full_results.json (schema in talkingface.report), per_sample.csv, summary.md,
@@ -17,17 +17,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import sys
+import logging
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from talkingface.config import load_config, save_resolved, to_dict
+from talkingface.device import resolve_device
 from talkingface.errors import ConfigError
-from talkingface.evaluate_cache import ResultCache
-from talkingface.evaluate_config import EvaluateConfig, resolve_device
-from talkingface.evaluate_pairing import plan_runs
-from talkingface.evaluate_run import RunScorer
-from talkingface.evaluate_scoring import build_metrics
+from talkingface.evaluation.cache import ResultCache
+from talkingface.evaluation.config import EvaluateConfig
+from talkingface.evaluation.metrics import build_metrics
+from talkingface.evaluation.plan import plan_runs
+from talkingface.evaluation.run import RunScorer
+from talkingface.provenance import environment, kit_version
+from talkingface.report import write_reports as _write_reports
 
 __all__ = ["evaluate", "run_evaluation", "EvaluateConfig"]
 
@@ -41,7 +44,7 @@ def evaluate(base_dir=None, generate_dirs: Optional[Sequence[str]] = None, outpu
     save_visuals, max_samples, fid_max_frames_per_video, lse_mode, progress, …); ``config`` is a YAML path or an
     EvaluateConfig to start from. ``metric_factory(name, device=..., **opts)`` replaces
     ``talkingface.metrics.create_metric`` (a hook, e.g. to count metric calls). ``log`` receives warning lines
-    (default: stderr).
+    (default: the ``talkingface.evaluation`` logger's warning level).
     """
     if isinstance(config, EvaluateConfig):
         cfg = dataclasses.replace(config)
@@ -59,19 +62,19 @@ def evaluate(base_dir=None, generate_dirs: Optional[Sequence[str]] = None, outpu
 def run_evaluation(cfg: EvaluateConfig, metric_factory: Optional[Callable] = None,
                    log: Optional[Callable[[str], None]] = None, write_reports: bool = True) -> dict:
     """Run a validated config (see :func:`evaluate`)."""
-    log = log or (lambda msg: print(msg, file=sys.stderr))
+    log = log or logging.getLogger(__name__).warning
     cfg.validate()
     device = resolve_device(cfg.device)
     out = Path(cfg.output_path)
     plans = plan_runs(cfg.base_dir, cfg.generate_dirs, pairs=cfg.pairs, max_samples=cfg.max_samples)
     for plan in plans:
         for warning in plan.warnings:
-            log(f"warning: {warning}")
+            log(warning)
         if plan.error:
-            log(f"warning: {plan.name}: {plan.error}")
+            log(f"{plan.name}: {plan.error}")
     metrics = build_metrics(cfg, device, metric_factory)
     for name, why in metrics.unavailable.items():
-        log(f"warning: {name} unavailable: {why}")
+        log(f"{name} unavailable: {why}")
     out.mkdir(parents=True, exist_ok=True)
     cache = ResultCache(out)
     runs = []
@@ -80,51 +83,18 @@ def run_evaluation(cfg: EvaluateConfig, metric_factory: Optional[Callable] = Non
             n_warn = len(plan.warnings)
             runs.append(RunScorer(plan, metrics, cfg, cache, out, log).score())
             for warning in plan.warnings[n_warn:]:
-                log(f"warning: {warning}")
+                log(warning)
     finally:
         cache.close()
     args = to_dict(cfg)
     args["device_resolved"] = device
-    results = {"kit_version": _kit_version(), "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+    results = {"kit_version": kit_version(), "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
                "environment": environment(device), "args": args, "runs": runs,
                "n_evaluated": sum(r["n_evaluated"] for r in runs), "n_failed": sum(r["n_failed"] for r in runs),
                "n_values": sum(m.get("value") is not None for r in runs for m in r["metrics"].values())}
     if cache.dropped_lines:
         results["cache_note"] = f"{cache.dropped_lines} incomplete line(s) of the resume cache were ignored"
     if write_reports:
-        from talkingface.report import write_reports as _write
-
         save_resolved(cfg, out)
-        _write(results, out, examples=cfg.report_examples)
+        _write_reports(results, out, examples=cfg.report_examples)
     return results
-
-
-def _kit_version() -> str:
-    from talkingface import __version__
-
-    return __version__
-
-
-def environment(device: str) -> dict:
-    """Versions that numbers depend on (torch, the metric libraries, ffmpeg used for decoding)."""
-    import platform
-
-    import numpy
-    import torch
-
-    env = {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
-           "device": device}
-    if device.startswith("cuda"):
-        env["gpu"] = torch.cuda.get_device_name(torch.device(device))
-    for mod in ("skimage", "scipy", "cv2", "av"):
-        try:
-            env[mod] = __import__(mod).__version__
-        except (ImportError, AttributeError):
-            pass
-    try:
-        from talkingface.media import ffmpeg_version
-
-        env["ffmpeg"] = ffmpeg_version()
-    except Exception as exc:  # noqa: BLE001 — a version string is informative only
-        env["ffmpeg"] = f"unknown ({type(exc).__name__})"
-    return env

@@ -6,9 +6,9 @@
   The file is then one pixel wider/taller than the frames; the original size is not recorded anywhere, so a reader
   cannot crop it back - crop yourself, or write even sizes, when the exact size matters.
 * Colour: RGB is converted to limited-range BT.601 YUV and tagged so (``smpte170m``, ``tv``).
-* **Audio** (``audio=`` any media file with an audio stream) is encoded to AAC and muxed in a second, stream-copy
-  pass when the writer closes. The video length wins: audio longer than the video is cut at the last frame, shorter
-  audio is padded with silence to the video's duration.
+* **Audio** (``audio=`` any media file with an audio stream, or its :class:`MediaInfo`) is encoded to AAC and
+  muxed in a second, stream-copy pass when the writer closes. The video length wins: audio longer than the video
+  is cut at the last frame, shorter audio is padded with silence to the video's duration.
 * **Atomic**: everything is written to a hidden temporary file in the destination folder and renamed with
   ``os.replace`` only when ffmpeg succeeded; an exception (inside ``with`` or from ffmpeg) removes the temporary
   files, so a crash never leaves a half-written video under the final name.
@@ -25,36 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from talkingface.errors import MediaError
-from talkingface.media_ffmpeg import (
-    container_args,
-    ffmpeg_exe,
-    last_error_line,
-    prepare_output,
-    rate_str,
-    remove_quietly,
-    run_ffmpeg,
-    temp_name,
-)
+from talkingface.fsutil import prepare_output, remove_quietly, temp_sibling
+from talkingface.media.ffmpeg import container_args, ffmpeg_exe, last_error_line, rate_str, run_ffmpeg
+from talkingface.media.frames import as_uint8_frames
+from talkingface.media.probe import MediaInfo, require_audio
 
 CONTAINERS = (".mp4", ".mov", ".m4v", ".mkv", ".avi")  # containers that hold H.264 (+ AAC)
 _COLOUR_TAGS = ["-colorspace", "smpte170m", "-color_primaries", "smpte170m", "-color_trc", "smpte170m",
                 "-color_range", "tv"]
-
-
-def as_uint8_frames(frames) -> np.ndarray:
-    """(H, W, 3) or (N, H, W, 3), uint8 or float in [0, 1] (torch tensors on CPU work too) -> (N, H, W, 3) uint8."""
-    array = np.asarray(frames)
-    if array.ndim == 3:
-        array = array[None]
-    if array.ndim != 4 or array.shape[-1] != 3:
-        raise ValueError(f"frames must be (H, W, 3) or (N, H, W, 3) RGB, got shape {array.shape}")
-    if array.dtype == np.uint8:
-        return array
-    if np.issubdtype(array.dtype, np.floating):
-        return (np.clip(array, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    if array.dtype == np.bool_ or np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"frames must be uint8 or float in [0, 1], got {array.dtype}")
-    raise ValueError(f"unsupported frame dtype {array.dtype}")
 
 
 class VideoWriter:
@@ -65,16 +43,18 @@ class VideoWriter:
     """
 
     def __init__(self, path: str | os.PathLike[str], fps: float | Fraction = 25,
-                 audio: str | os.PathLike[str] | None = None, *, crf: int = 18, preset: str = "medium"):
+                 audio: str | os.PathLike[str] | MediaInfo | None = None, *, crf: int = 18, preset: str = "medium"):
         if Path(path).suffix.lower() not in CONTAINERS:
             raise MediaError(f"{path}: cannot write H.264 video with this extension; use {', '.join(CONTAINERS)}")
         self.path = prepare_output(path)
         self.fps = fps
         self._rate = rate_str(fps)
         self.audio: Path | None = None
-        if audio is not None:
-            from talkingface.media import require_audio
-
+        if isinstance(audio, MediaInfo):            # a probe the caller already has (e.g. its VideoReader's info)
+            if not audio.has_audio:
+                raise MediaError(f"{audio.path}: has no audio stream (needed as the audio track of {self.path})")
+            self.audio = audio.path
+        elif audio is not None:
             self.audio = require_audio(audio, f"needed as the audio track of {self.path}").path
         self.crf, self.preset = int(crf), preset
         self.frame_count = 0
@@ -89,7 +69,7 @@ class VideoWriter:
         self.size = (width, height)
         self._pad = (height % 2, width % 2)
         out_w, out_h = width + self._pad[1], height + self._pad[0]
-        self._tmp_video = temp_name(self.path if self.audio is None else self.path.with_suffix(".mp4"))
+        self._tmp_video = temp_sibling(self.path if self.audio is None else self.path.with_suffix(".mp4"))
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the writer
         cmd = [ffmpeg_exe(), "-hide_banner", "-v", "error", "-y",
                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{out_w}x{out_h}", "-framerate", self._rate, "-i", "-",
@@ -151,7 +131,7 @@ class VideoWriter:
         final_tmp = self._tmp_video
         try:
             if self.audio is not None:
-                final_tmp = temp_name(self.path)
+                final_tmp = temp_sibling(self.path)
                 duration = Fraction(self.frame_count) / Fraction(self._rate)
                 run_ffmpeg(["-y", "-i", self._tmp_video, "-i", self.audio, "-map", "0:v:0", "-map", "1:a:0",
                             "-c:v", "copy", "-af", "apad", "-c:a", "aac", "-t", f"{float(duration):.6f}",

@@ -1,4 +1,4 @@
-"""The test oracle: syncnet_python's ``SyncNetInstance.evaluate`` written as the straightforward loop it is.
+"""The test oracle (kept in tests/, not shipped): syncnet_python's ``SyncNetInstance.evaluate`` written as the straightforward loop it is.
 
 Kept on purpose slow and literal (frames written as JPEG files and read back with ``cv2.imread``, the whole clip
 held as one float tensor, windows cut in a Python loop in batches of 20, the 3-D-convolution forward, one
@@ -34,7 +34,7 @@ def oracle_evaluate(model, videofile: str | Path, resize: bool = True, batch_siz
     import cv2
     from python_speech_features import mfcc as psf_mfcc
 
-    from talkingface.media_ffmpeg import run_ffmpeg
+    from talkingface.media.ffmpeg import run_ffmpeg
 
     model.eval()
     with tempfile.TemporaryDirectory(prefix="syncnet_oracle_") as tmp:

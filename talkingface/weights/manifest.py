@@ -1,7 +1,4 @@
-"""The external weight files of ``checkpoints/manifest.yaml``: locate, check and load them.
-
-    from talkingface.weights import weight_path, load_torch
-    state = load_torch(weight_path("syncnet_v2"))          # WeightsError naming the file if missing or damaged
+"""The manifest of external weight files (``checkpoints/manifest.yaml``): its entries and where each file is.
 
 Where things are:
 
@@ -11,31 +8,26 @@ Where things are:
   entry with ``hub_name`` may also be found in torch.hub's cache (``$TORCH_HOME/hub/checkpoints``), and one with
   ``package_file`` inside the installed pip package that ships it (LPIPS's ``alex.pth``).
 
-Digest checks and downloads: :mod:`talkingface.weights_fetch`; CLI: :mod:`talkingface.cli.weights`.
-torch is imported only to load or save.
+Loading files safely: :mod:`talkingface.weights.loading`; digest checks and downloads: :mod:`talkingface.weights.fetch`;
+CLI: :mod:`talkingface.cli.weights`.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import importlib.util
 import os
-import pickle
 import re
-import zipfile
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from talkingface.errors import WeightsError
-from talkingface.fsutil import temp_sibling
 
 MANIFEST_ENV = "TALKINGFACE_MANIFEST"
 CHECKPOINTS_ENV = "TALKINGFACE_CHECKPOINTS"
 STATUS_HINT = "see `python -m talkingface weights status`"
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 _NAME_RE = re.compile(r"^[a-z0-9_]+$")
 _HEX = {"sha256": ("[0-9a-f]{64}", "64"), "md5": ("[0-9a-f]{32}", "32"), "sha256_prefix": ("[0-9a-f]{6,63}", "6 to 63")}
 
@@ -247,93 +239,12 @@ def weight_path(name: str, required: bool = True) -> Path:
     return path
 
 
-# ------------------------------------------------------------------------------------------------ torch files
-def _sniff(head: bytes) -> str:
-    text = head.lstrip().lower()
-    if text.startswith((b"<!doctype", b"<html")):
-        return "an HTML page (a download link that answered with a web page, e.g. a sign-in or confirm page)"
-    if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")):
-        return "a compressed archive; unpack it first"
-    if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
-        return "text"
-    return "an unknown binary format"
-
-
-def _check_zip(path: Path) -> None:
-    """Truncation and CRC damage of a torch zip checkpoint (torch.load itself does not check CRCs)."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            bad = zf.testzip()
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise WeightsError(f"{path}: truncated or damaged checkpoint (zip: {exc}); {STATUS_HINT}") from None
-    if bad is not None:
-        raise WeightsError(f"{path}: damaged checkpoint, CRC mismatch in record {bad!r} (tampered or corrupted)")
-
-
-def load_torch(path: str | os.PathLike, map_location: Any = "cpu", *, safe_globals: Iterable[Any] = (),
-               check_crc: bool = True) -> Any:
-    """``torch.load(path, weights_only=True)`` with one clear WeightsError naming the file for every bad file.
-
-    Missing, empty, directory, text/HTML, truncated, CRC-damaged (checked before loading when ``check_crc``) and
-    files whose unpickling would need code execution all raise. ``safe_globals`` allow-lists classes a trusted
-    checkpoint needs (``torch.serialization.safe_globals``).
-    """
-    path = Path(path)
-    if not path.exists():
-        raise WeightsError(f"weights missing: {path}, {STATUS_HINT}")
-    if path.is_dir():
-        raise WeightsError(f"{path}: is a directory, expected a weights file")
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(64)
-    except OSError as exc:
-        raise WeightsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if not head:
-        raise WeightsError(f"{path}: empty file (0 bytes); delete it and fetch it again")
-    if head.startswith(b"PK\x03\x04"):
-        if check_crc:
-            _check_zip(path)
-    elif head[:1] != b"\x80":
-        raise WeightsError(f"{path}: not a PyTorch checkpoint, the file is {_sniff(head)}")
-    import torch
-
-    allow = list(safe_globals)
-    ctx = torch.serialization.safe_globals(allow) if allow else contextlib.nullcontext()
-    try:
-        with ctx:
-            return torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        text = str(exc)
-        if "Weights only load failed" in text:
-            found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
-            what = f" ({found.group(1)})" if found else ""
-            raise WeightsError(
-                f"{path}: refused by torch.load(weights_only=True): unpickling it would run code{what}; the kit "
-                f"loads plain tensors and containers only (a trusted file's classes can be allow-listed with "
-                f"safe_globals)"
-            ) from None
-        raise WeightsError(f"{path}: not a PyTorch checkpoint or damaged ({text.splitlines()[0][:200]})") from None
-    except (RuntimeError, EOFError, OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise WeightsError(
-            f"{path}: cannot be loaded, truncated or damaged? ({type(exc).__name__}: {first}); {STATUS_HINT}"
-        ) from None
-
-
-def save_torch(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` in torch's default zip format through a temporary file and a rename (never half-written)."""
-    import torch
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_sibling(path)
-    try:
-        with open(tmp, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+def resolve_weights(name: str, given: str | os.PathLike | None = None) -> Path:
+    """The file to load for manifest entry ``name``: ``given`` when set (it must exist), else :func:`weight_path`.
+    Both raise ``WeightsError("weights missing: <file>, see `python -m talkingface weights status`")``."""
+    if given is not None:
+        path = Path(given)
+        if not path.is_file():
+            raise WeightsError(f"weights missing: {path}, {STATUS_HINT}")
+        return path
+    return weight_path(name)

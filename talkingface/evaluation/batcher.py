@@ -1,4 +1,4 @@
-"""Scoring machinery of the runner: the metric objects of a run, and the cross-sample frame batcher.
+"""The cross-sample frame batcher: frames of consecutive samples packed into batches, scored by every image metric.
 
 Frames of consecutive samples (images or video chunks of the same size) are packed into batches of ``batch_size``;
 every image metric scores the whole batch in one call and the values are scattered back to their samples. A batch a
@@ -6,112 +6,13 @@ metric cannot score (``NotComputable``) is retried per sample, so the reason lan
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
-from talkingface.errors import KitError
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-@dataclass
-class Metrics:
-    """The requested metrics, built once: objects per kind, and a note for each one that is unavailable."""
-
-    specs: dict = field(default_factory=dict)          # name -> MetricSpec (requested order)
-    image: dict = field(default_factory=dict)          # name -> metric object
-    video: list = field(default_factory=list)          # [(names, metric object)] one per factory (lse_c + lse_d)
-    fid_opts: Optional[dict] = None                    # options to build a fresh FID metric per run
-    unavailable: dict = field(default_factory=dict)    # name -> reason
-    protocols: dict = field(default_factory=dict)      # name -> protocol line of the built object
-    options: dict = field(default_factory=dict)        # what per-sample cache keys depend on
-    factory: Optional[Callable] = None
-    device: str = "cpu"
-    _first_fid: Any = None
-
-    def new_fid(self):
-        """A fresh FID accumulator (the first call reuses the object built while checking availability)."""
-        if self.fid_opts is None:
-            return None
-        if self._first_fid is not None:
-            m, self._first_fid = self._first_fid, None
-            return m
-        return self.factory("fid", device=self.device, **self.fid_opts)
-
-    @property
-    def per_sample(self) -> list:
-        return list(self.image) + [n for names, _ in self.video for n in names]
-
-
-def metric_options(cfg) -> dict:
-    return {"ssim": {"protocol": cfg.ssim_protocol}, "niqe": {"variant": cfg.niqe_variant},
-            "lse_c": {"mode": cfg.lse_mode}, "lse_d": {"mode": cfg.lse_mode},
-            "fid": {"batch_size": cfg.batch_size, "dims": cfg.fid_dims}}
-
-
-def build_metrics(cfg, device: str, factory: Optional[Callable] = None) -> Metrics:
-    """Create every requested metric; missing weights or packages make it unavailable (with the reason)."""
-    from talkingface.metrics import create_metric, get_spec
-
-    try:
-        from talkingface.metrics import get_factory
-    except ImportError:  # older registry without it: group video metrics by name only
-        get_factory = None
-    factory = factory or create_metric
-    opts = metric_options(cfg)
-    out = Metrics(factory=factory, device=device)
-    groups: dict[Any, list] = {}
-    for name in cfg.metrics:
-        spec = get_spec(name)                       # an unknown name is the user's error: KitError lists the names
-        out.specs[spec.name] = spec
-        out.protocols[spec.name] = spec.protocol
-        if spec.kind == "video":
-            key = get_factory(spec.name) if get_factory else spec.name
-            groups.setdefault(key, []).append(spec.name)
-            continue
-        kwargs = opts.get(spec.name, {})
-        try:
-            obj = factory(spec.name, device=device, **kwargs)
-        except KitError as exc:                     # WeightsError names the missing file
-            out.unavailable[spec.name] = one_line(exc)
-            continue
-        except ImportError as exc:
-            out.unavailable[spec.name] = f"cannot import what {spec.name} needs: {one_line(exc)}"
-            continue
-        out.protocols[spec.name] = getattr(getattr(obj, "spec", None), "protocol", spec.protocol)
-        if spec.kind == "set" and kwargs.get("dims", 2048) != 2048:
-            out.protocols[spec.name] += f" — {kwargs['dims']}-d features, NOT comparable with standard 2048-d FID"
-        if spec.kind == "set":
-            out.fid_opts, out._first_fid = kwargs, obj
-        else:
-            out.image[spec.name] = obj
-    for names in groups.values():
-        try:
-            obj = factory(names[0], device=device, **opts.get(names[0], {}))
-        except (KitError, ImportError) as exc:
-            for n in names:
-                out.unavailable[n] = one_line(exc)
-            continue
-        out.video.append((names, obj))
-    out.options = {n: [out.protocols[n], opts.get(n, {})] for n in out.per_sample}
-    return out
-
-
-def fid_feature_api(metric) -> bool:
-    """True when the FID object can hand out per-frame features (so resumed samples need no re-encoding)."""
-    return all(callable(getattr(metric, a, None)) for a in ("features", "add_generated_features"))
-
-
-def options_hash(obj) -> str:
-    return hashlib.sha1(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+from talkingface.errors import KitError, one_line
+from talkingface.evaluation.metrics import Metrics
 
 
 class SampleState:

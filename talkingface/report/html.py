@@ -11,7 +11,9 @@ from typing import Optional
 
 import numpy as np
 
-from talkingface.report import Footnotes, fmt_number, metric_names, table_rows
+from talkingface.metrics.protocols import SPECS
+from talkingface.report.tables import Footnotes, fmt_number, metric_names, table_rows
+from talkingface.report.visuals import encode_png, middle_frame, side_by_side, thumbnail
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:1400px}
@@ -163,11 +165,20 @@ def rank_metric(run: dict) -> Optional[str]:
     return None
 
 
+def lower_is_better(run: dict, name: str) -> bool:
+    """The direction of metric ``name``: what the results file recorded, else the metric's spec."""
+    entry = run.get("metrics", {}).get(name, {})
+    if "lower_is_better" in entry:
+        return bool(entry["lower_is_better"])
+    spec = SPECS.get(name)
+    return spec.lower_is_better if spec is not None else True
+
+
 def _examples(run: dict, k: int) -> str:
     name = rank_metric(run)
     if name is None:
         return ""
-    lower = run.get("metrics", {}).get(name, {}).get("lower_is_better", name in ("niqe", "lpips", "lse_d", "fid"))
+    lower = lower_is_better(run, name)
     scored = [s for s in run["samples"] if not s.get("error") and s["values"].get(name) is not None]
     scored.sort(key=lambda s: s["values"][name], reverse=not lower)
     best = scored[:k]
@@ -194,8 +205,6 @@ def _figure(sample: dict, name: str) -> str:
 
 def example_image(sample: dict) -> str:
     """base64 PNG of source | ground truth | generated (middle frames), each panel ≤ THUMB px."""
-    from talkingface.evaluate_frames import encode_png, middle_frame, side_by_side, thumbnail
-
     panels = []
     for key in ("source", "reference", "generated"):
         path = sample.get(key)

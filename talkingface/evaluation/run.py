@@ -8,26 +8,28 @@ folder, not the evaluation set, because the set may be mounted read-only.
 """
 from __future__ import annotations
 
+import logging
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from talkingface.errors import KitError, MediaError
-from talkingface.evaluate_cache import file_stamp, sample_key
-from talkingface.evaluate_frames import FrameFile, PairedStream, encode_png, fid_stride, middle_frame, side_by_side
-from talkingface.evaluate_scoring import Batcher, SampleState, fid_feature_api, one_line, options_hash
-
-CROSS_NOTE = "not reported: cross-identity set (needs a same-identity ground truth)"
+from talkingface.errors import KitError, MediaError, one_line
+from talkingface.evaluation.aggregate import run_result
+from talkingface.evaluation.batcher import Batcher, SampleState
+from talkingface.evaluation.cache import file_stamp, sample_key
+from talkingface.evaluation.frames import FrameFile, PairedStream, fid_stride
+from talkingface.evaluation.metrics import fid_feature_api, options_hash
+from talkingface.fsutil import write_bytes_atomic
+from talkingface.report.visuals import encode_png, middle_frame, side_by_side
 
 
 class RunScorer:
     def __init__(self, plan, metrics, cfg, cache, output_path: Path, log=None):
         self.plan, self.metrics, self.cfg, self.cache = plan, metrics, cfg, cache
         self.out = Path(output_path)
-        self.log = log or (lambda msg: print(msg, file=sys.stderr))
+        self.log = log or logging.getLogger(__name__).warning
         self.fid = None
         self.fid_note = None
         self.batcher = None
@@ -51,7 +53,10 @@ class RunScorer:
                     self.fid_note = one_line(exc)
             self._score_samples(records)
         fid_result = self._fid_result() if self.fid is not None else None
-        return self._run_result(records, fid_result)
+        seconds = {**(self.batcher.seconds if self.batcher else {}), **self.seconds,
+                   "total": time.perf_counter() - self.t0}
+        return run_result(self.plan, self.metrics, records, fid_result, self.fid_note,
+                          counts={"n_cached": self.n_cached, "n_computed": self.n_computed}, seconds=seconds)
 
     def _score_samples(self, records: list) -> None:
         from tqdm import tqdm
@@ -116,7 +121,7 @@ class RunScorer:
         gen = ref = None
         try:
             gen = FrameFile(s.generated)
-            state.extras["has_audio"] = bool(gen.video and getattr(gen._reader, "has_audio", False))
+            state.extras["has_audio"] = gen.has_audio
             if full_ref:
                 ref = FrameFile(s.reference)
                 if gen.size != ref.size:
@@ -206,11 +211,8 @@ class RunScorer:
                       state.mid.get("reference") if "reference" in state.mid
                       else (middle_frame(s.reference) if s.reference else None),
                       state.mid.get("generated")]
-            path = self.out / "visuals" / self.plan.name / f"{s.sample}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_bytes(encode_png(side_by_side(panels)))
-            tmp.replace(path)
+            write_bytes_atomic(self.out / "visuals" / self.plan.name / f"{s.sample}.png",
+                               encode_png(side_by_side(panels)))
         except (KitError, OSError) as exc:
             state.notes.append(f"visual not written: {one_line(exc)}")
 
@@ -263,83 +265,5 @@ class RunScorer:
                             flush()
             except (KitError, OSError) as exc:
                 self.plan.warnings.append(f"FID reference: skipped {path} ({one_line(exc)})")
-                self.log(f"warning: FID reference: skipped {path} ({one_line(exc)})")
+                self.log(f"FID reference: skipped {path} ({one_line(exc)})")
         flush()
-
-    # ------------------------------------------------------------------ aggregate
-    def _run_result(self, records: list, fid_result) -> dict:
-        plan = self.plan
-        done = [r for r in records if r is not None]
-        failed = [r for r in done if r.get("error")]
-        run = {"name": plan.name, "mode": plan.mode, "generated_dir": str(plan.generated_dir),
-               "reference_dir": _str(plan.reference_dir), "source_dir": _str(plan.source_dir),
-               "n_samples": len(plan.samples), "n_failed": len(failed), "n_evaluated": len(done) - len(failed),
-               "n_cached": self.n_cached, "n_computed": self.n_computed,
-               "n_frames": int(sum(r.get("n_frames") or 0 for r in done if not r.get("error"))),
-               "error": plan.error, "warnings": list(plan.warnings), "metrics": {}, "samples": done}
-        seconds = {**(self.batcher.seconds if self.batcher else {}), **self.seconds,
-                   "total": time.perf_counter() - self.t0}
-        run["seconds"] = {k: round(v, 3) for k, v in seconds.items()}     # where the time went (informative)
-        for name, spec in self.metrics.specs.items():
-            entry = {"value": None, "std": None, "n": 0, "protocol": self.metrics.protocols[name],
-                     "lower_is_better": spec.lower_is_better, "kind": spec.kind, "note": None}
-            run["metrics"][name] = entry
-            if plan.error:
-                entry["note"] = f"run not evaluated: {plan.error}"
-            elif name in self.metrics.unavailable:
-                entry["note"] = self.metrics.unavailable[name]
-            elif spec.kind == "set":
-                self._fill_fid(entry, fid_result)
-            elif spec.full_reference and plan.mode == "cross":
-                entry["note"] = CROSS_NOTE
-            else:
-                self._fill_mean(entry, name, done, spec)
-        return run
-
-    def _fill_fid(self, entry: dict, fid_result) -> None:
-        if fid_result is None:
-            entry["note"] = self.fid_note or "FID not computed"
-            return
-        result, note = fid_result
-        if result is None:
-            entry["note"] = note
-            return
-        entry.update(value=float(result.value), n=int(result.n_generated), n_reference=int(result.n_reference),
-                     note=result.warning)
-
-    def _fill_mean(self, entry: dict, name: str, done: list, spec) -> None:
-        ok = [r for r in done if not r.get("error") and r["values"].get(name) is not None]
-        vals = np.array([r["values"][name] for r in ok], dtype=np.float64)
-        reasons = Counter(r["not_computable"][name] for r in done if name in r.get("not_computable", {}))
-        if len(vals):
-            entry["value"] = float(vals.mean())
-            finite = np.isfinite(vals).all()
-            entry["std"] = float(vals.std()) if finite else None
-            entry["n"] = len(vals)
-            if spec.kind == "image":
-                entry["n_frames"] = int(sum(r.get("n_frames") or 0 for r in ok))
-        notes = []
-        if reasons:
-            reason, count = reasons.most_common(1)[0]
-            k = sum(reasons.values())
-            notes.append(f"not computable for {k} of {len(done)} sample(s): {reason}"
-                         + (f" (+{len(reasons) - 1} other reason(s))" if len(reasons) > 1 else ""))
-        if len(vals) and not np.isfinite(vals).all():
-            notes.append("some samples are identical to their ground truth (infinite value)")
-        if spec.full_reference and self.plan.mode == "mixed":
-            notes.append("over the same-identity samples only")
-        if spec.kind == "video" and not any(r.get("n_frames") and _is_video(r) for r in done):
-            notes.append("needs generated videos with audio; none in this folder")
-        if not len(vals) and not notes:
-            notes.append("no sample could be scored")
-        entry["note"] = "; ".join(notes) or None
-
-
-def _is_video(record: dict) -> bool:
-    from talkingface.evaluate_pairing import is_video
-
-    return is_video(Path(record["generated"]))
-
-
-def _str(p):
-    return None if p is None else str(p)

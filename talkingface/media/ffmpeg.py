@@ -1,12 +1,10 @@
-"""The pinned ffmpeg binary (imageio-ffmpeg's) and the small helpers that run it and check input files.
+"""The pinned ffmpeg binary (imageio-ffmpeg's): where it is, its version, and running it with one-line errors.
 
 Every subprocess call goes through :func:`run_ffmpeg`, which turns a failure into a one-line
-:class:`~talkingface.errors.MediaError` carrying ffmpeg's own last error line. Input files are checked first by
-:func:`check_input` so that the common mistakes (missing file, directory, empty file) get a plain message.
+:class:`~talkingface.errors.MediaError` carrying ffmpeg's own last error line.
 """
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import tempfile
@@ -15,14 +13,13 @@ from fractions import Fraction
 from pathlib import Path
 
 from talkingface.errors import MediaError
-from talkingface.fsutil import temp_sibling
 
 
 def ffmpeg_exe() -> str:
     """Path of the ffmpeg binary the kit uses: imageio-ffmpeg's bundled static build (``IMAGEIO_FFMPEG_EXE`` overrides).
 
     LSE-D/LSE-C depend on the ffmpeg version (colour-range conversion before syncnet_python's JPEG step), so the
-    kit pins this binary instead of whatever ``ffmpeg`` is on PATH; see the module docstring of talkingface.media.
+    kit pins this binary instead of whatever ``ffmpeg`` is on PATH; see docs/lse_protocol.md.
     """
     try:
         import imageio_ffmpeg
@@ -56,27 +53,6 @@ def media_versions() -> dict[str, str]:
     }
 
 
-def check_input(path: str | os.PathLike[str], kind: str = "media") -> Path:
-    """The path as a Path if it is a non-empty regular file, else MediaError with a one-line reason."""
-    p = Path(path)
-    if not p.exists():
-        raise MediaError(f"{p}: no such file")
-    if p.is_dir():
-        article = "an" if kind[:1] in "aeiou" else "a"
-        raise MediaError(f"{p}: is a directory, not {article} {kind} file")
-    if not p.is_file():
-        raise MediaError(f"{p}: not a regular file")
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise MediaError(f"{p}: cannot be read ({exc.strerror})") from None
-    if size == 0:
-        raise MediaError(f"{p}: empty file (0 bytes)")
-    if not os.access(p, os.R_OK):
-        raise MediaError(f"{p}: permission denied")
-    return p
-
-
 def rate_str(fps: float | Fraction) -> str:
     """A frame rate as ffmpeg wants it: ``25``, ``30000/1001`` or ``12.5``."""
     if isinstance(fps, bool) or not isinstance(fps, (int, float, Fraction)) or not fps > 0:
@@ -106,33 +82,6 @@ def run_ffmpeg(args: Sequence[str], what: str, *, stdout: int | None = None) -> 
             err.seek(0)
             raise MediaError(f"{what}: ffmpeg failed ({last_error_line(err.read().decode('utf-8', 'replace'))})")
     return proc.stdout or b""
-
-
-def temp_name(final: Path) -> Path:
-    """A unique hidden name next to ``final`` with the same suffix (so ffmpeg infers the same format)."""
-    return temp_sibling(final)
-
-
-def remove_quietly(path: Path | None) -> None:
-    if path is not None:
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
-
-
-def prepare_output(dst: str | os.PathLike[str], src: Path | None = None) -> Path:
-    """Check an output path (parent folder created; not a directory; not the input) and return it as a Path."""
-    out = Path(dst)
-    if out.is_dir():
-        raise MediaError(f"{out}: is a directory; give an output file name")
-    if src is not None and out.exists() and out.resolve() == src.resolve():
-        raise MediaError(f"{out}: output would overwrite the input")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MediaError(f"{out}: cannot create its folder ({exc.strerror})") from None
-    return out
 
 
 def container_args(path: Path) -> list[str]:

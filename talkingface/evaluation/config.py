@@ -8,11 +8,9 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from talkingface.errors import ConfigError
+from talkingface.metrics.protocols import FID_DIMS, LSE_MODES, NIQE_PROTOCOLS, SPECS, SSIM_PROTOCOLS
 
-DEFAULT_METRICS = ("niqe", "psnr", "ssim", "fid", "lpips", "lse_c", "lse_d")
-SSIM_PROTOCOLS = ("standard", "fomm")
-NIQE_VARIANTS = ("pyiqa", "matlab")
-LSE_MODES = ("whole-frame", "face-track")
+DEFAULT_METRICS = tuple(SPECS)
 
 
 @dataclass
@@ -46,15 +44,13 @@ class EvaluateConfig:
         if not names:
             raise ConfigError("metrics: empty list; give at least one of " + ", ".join(DEFAULT_METRICS))
         self.metrics = list(dict.fromkeys(names))
-        for key, choices in (("ssim_protocol", SSIM_PROTOCOLS), ("niqe_variant", NIQE_VARIANTS),
+        for key, choices in (("ssim_protocol", tuple(SSIM_PROTOCOLS)), ("niqe_variant", tuple(NIQE_PROTOCOLS)),
                              ("lse_mode", LSE_MODES)):
             if getattr(self, key) not in choices:
                 raise ConfigError(f"{key}: {getattr(self, key)!r} is not one of {', '.join(choices)}")
-        dev = str(self.device)
-        if not (dev in ("auto", "cpu", "cuda") or dev.startswith("cuda:")):
-            raise ConfigError(f"device: {dev!r} is not auto, cpu, cuda or cuda:N")
-        if self.fid_dims not in (64, 192, 768, 2048):
-            raise ConfigError(f"fid_dims: {self.fid_dims!r} is not one of 64, 192, 768, 2048 (pytorch-fid's blocks)")
+        if self.fid_dims not in FID_DIMS:
+            raise ConfigError(f"fid_dims: {self.fid_dims!r} is not one of {', '.join(map(str, FID_DIMS))} "
+                              f"(pytorch-fid's blocks)")
         for key in ("batch_size", "max_samples", "fid_max_frames_per_video", "report_examples"):
             value = getattr(self, key)
             if value is None and key != "batch_size":
@@ -62,14 +58,3 @@ class EvaluateConfig:
             if not isinstance(value, int) or isinstance(value, bool) or value < (0 if key == "report_examples" else 1):
                 raise ConfigError(f"{key}: expected a positive integer, got {value!r}")
         return self
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` → ``cuda`` when a GPU is present, else ``cpu``; an explicit cuda without a GPU is an error."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device: {device!r} asked for but no CUDA GPU is available (use --device cpu or auto)")
-    return device

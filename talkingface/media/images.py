@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from talkingface.errors import MediaError
+from talkingface.fsutil import atomic_path, check_input, prepare_output
+from talkingface.media.frames import to_uint8
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -81,8 +83,6 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     """
     from PIL import Image, UnidentifiedImageError
 
-    from talkingface.media_ffmpeg import check_input
-
     path = check_input(path, "image")
     try:
         if _png_bit_depth(path) == 16:
@@ -122,26 +122,18 @@ def write_image(path: str | os.PathLike[str], array, *, quality: int = 95) -> Pa
     """
     from PIL import Image
 
-    from talkingface.media_ffmpeg import prepare_output, remove_quietly, temp_name
-
     image = np.asarray(array)
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[..., 0]
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
         raise ValueError(f"image must be (H, W, 3) or (H, W), got shape {image.shape}")
-    if np.issubdtype(image.dtype, np.floating):
-        image = (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    elif image.dtype != np.uint8:
-        raise ValueError(f"image must be uint8 or float in [0, 1], got {image.dtype}")
+    image = to_uint8(image)
     out = prepare_output(path)
     fmt = _format_for(out)
     options = {"quality": int(quality)} if fmt in ("JPEG", "WEBP") else {}
-    tmp = temp_name(out)
     try:
-        Image.fromarray(np.ascontiguousarray(image)).save(tmp, format=fmt, **options)
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            Image.fromarray(np.ascontiguousarray(image)).save(tmp, format=fmt, **options)
     except OSError as exc:
         raise MediaError(f"{out}: cannot write image ({exc})") from None
-    finally:
-        remove_quietly(tmp)
     return out

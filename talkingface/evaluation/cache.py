@@ -16,6 +16,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from talkingface.fsutil import atomic_path
+
 CACHE_NAME = "results_cache.jsonl"
 CACHE_VERSION = 1
 
@@ -93,12 +95,8 @@ class ResultCache:
     def put_features(self, key: str, feats: np.ndarray) -> None:
         path = self.feature_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("wb") as fh:
-            np.save(fh, np.asarray(feats, dtype=np.float32))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        with atomic_path(path, fsync=True) as tmp:
+            np.save(tmp, np.asarray(feats, dtype=np.float32))
 
     def close(self) -> None:
         if self._fh is not None:

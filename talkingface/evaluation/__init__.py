@@ -1,0 +1,14 @@
+"""The evaluation runner: score the generated folders of an evaluation_set with the metric registry, resumably.
+
+    from talkingface.evaluation import evaluate
+    results = evaluate("evaluation_set", ["generate_dagan_self", "generate_dagan"], "outputs/eval")
+
+One module per job: ``config`` (options), ``plan`` (which files are scored against which), ``frames`` (streaming
+images and videos, paired by index), ``metrics`` (the metric objects of a run), ``batcher`` (frames of consecutive
+samples batched through every metric), ``cache`` (resume), ``run`` (one generated folder), ``aggregate`` (means, N,
+notes), ``runner`` (all runs and the reports).
+"""
+from talkingface.evaluation.config import EvaluateConfig
+from talkingface.evaluation.runner import evaluate, run_evaluation
+
+__all__ = ["EvaluateConfig", "evaluate", "run_evaluation"]

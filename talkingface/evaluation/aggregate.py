@@ -1,0 +1,85 @@
+"""One run's result from its sample records: counts, and per metric the mean ± std over samples with N, the protocol,
+the direction and a note saying why a value is missing or what it leaves out."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from talkingface.media import is_video
+
+CROSS_NOTE = "not reported: cross-identity set (needs a same-identity ground truth)"
+
+
+def run_result(plan, metrics, records: list, fid_result, fid_note: Optional[str], counts: dict,
+               seconds: dict) -> dict:
+    """The ``runs[i]`` entry of full_results.json (schema in talkingface.report.results)."""
+    done = [r for r in records if r is not None]
+    failed = [r for r in done if r.get("error")]
+    run = {"name": plan.name, "mode": plan.mode, "generated_dir": str(plan.generated_dir),
+           "reference_dir": _str(plan.reference_dir), "source_dir": _str(plan.source_dir),
+           "n_samples": len(plan.samples), "n_failed": len(failed), "n_evaluated": len(done) - len(failed),
+           **counts, "n_frames": int(sum(r.get("n_frames") or 0 for r in done if not r.get("error"))),
+           "error": plan.error, "warnings": list(plan.warnings), "metrics": {}, "samples": done,
+           "seconds": {k: round(v, 3) for k, v in seconds.items()}}      # where the time went (informative)
+    for name, spec in metrics.specs.items():
+        entry = {"value": None, "std": None, "n": 0, "protocol": metrics.protocols[name],
+                 "lower_is_better": spec.lower_is_better, "kind": spec.kind, "note": None}
+        run["metrics"][name] = entry
+        if plan.error:
+            entry["note"] = f"run not evaluated: {plan.error}"
+        elif name in metrics.unavailable:
+            entry["note"] = metrics.unavailable[name]
+        elif spec.kind == "set":
+            _fill_fid(entry, fid_result, fid_note)
+        elif spec.full_reference and plan.mode == "cross":
+            entry["note"] = CROSS_NOTE
+        else:
+            _fill_mean(entry, name, done, spec, plan.mode)
+    return run
+
+
+def _fill_fid(entry: dict, fid_result, fid_note: Optional[str]) -> None:
+    if fid_result is None:
+        entry["note"] = fid_note or "FID not computed"
+        return
+    result, note = fid_result
+    if result is None:
+        entry["note"] = note
+        return
+    entry.update(value=float(result.value), n=int(result.n_generated), n_reference=int(result.n_reference),
+                 note=result.warning)
+
+
+def _fill_mean(entry: dict, name: str, done: list, spec, mode: str) -> None:
+    ok = [r for r in done if not r.get("error") and r["values"].get(name) is not None]
+    vals = np.array([r["values"][name] for r in ok], dtype=np.float64)
+    reasons = Counter(r["not_computable"][name] for r in done if name in r.get("not_computable", {}))
+    if len(vals):
+        entry["value"] = float(vals.mean())
+        finite = np.isfinite(vals).all()
+        entry["std"] = float(vals.std()) if finite else None
+        entry["n"] = len(vals)
+        if spec.kind == "image":
+            entry["n_frames"] = int(sum(r.get("n_frames") or 0 for r in ok))
+    notes = []
+    if reasons:
+        reason, count = reasons.most_common(1)[0]
+        k = sum(reasons.values())
+        notes.append(f"not computable for {k} of {len(done)} sample(s): {reason}"
+                     + (f" (+{len(reasons) - 1} other reason(s))" if len(reasons) > 1 else ""))
+    if len(vals) and not np.isfinite(vals).all():
+        notes.append("some samples are identical to their ground truth (infinite value)")
+    if spec.full_reference and mode == "mixed":
+        notes.append("over the same-identity samples only")
+    if spec.kind == "video" and not any(r.get("n_frames") and is_video(Path(r["generated"])) for r in done):
+        notes.append("needs generated videos with audio; none in this folder")
+    if not len(vals) and not notes:
+        notes.append("no sample could be scored")
+    entry["note"] = "; ".join(notes) or None
+
+
+def _str(p) -> Optional[str]:
+    return None if p is None else str(p)

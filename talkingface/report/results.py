@@ -1,0 +1,53 @@
+"""The results of an evaluation as files: full_results.json (schema below) and every report written from it.
+
+``full_results.json`` schema (written by :mod:`talkingface.evaluation`)::
+
+    {"kit_version", "created", "environment": {torch, device, ffmpeg, …}, "args": {resolved runner options},
+     "runs": [{"name", "mode": "self"|"cross"|"mixed", "generated_dir", "reference_dir", "source_dir",
+               "n_samples", "n_failed", "n_evaluated", "n_cached", "n_computed", "n_frames", "error", "warnings",
+               "seconds": {metric or stage: seconds spent},
+               "metrics": {name: {"value", "std", "n", "n_frames"|"n_reference", "protocol", "lower_is_better",
+                                  "kind", "note"}},
+               "samples": [{"sample", "generated", "reference", "source", "same_identity", "n_frames", "error",
+                            "values": {name: float}, "not_computable": {name: reason}, "notes", "extras"}]}]}
+
+Every table states the protocol (a numbered footnote) and N next to each number. ``value`` is null when a metric
+was not computed; ``note`` then says why (missing weights, cross-identity set, …).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from talkingface.errors import KitError
+from talkingface.fsutil import write_text_atomic
+from talkingface.report.html import render_html
+from talkingface.report.text import per_sample_csv, summary_markdown, summary_text
+
+RESULTS_NAME = "full_results.json"
+
+
+def write_reports(results: dict, out, examples: int = 3) -> dict:
+    """Write every report file into ``out`` (each atomically); returns {kind: path}."""
+    out = Path(out)
+    paths = {"json": write_text_atomic(out / RESULTS_NAME, json.dumps(results, indent=1, default=str) + "\n"),
+             "csv": write_text_atomic(out / "per_sample.csv", per_sample_csv(results)),
+             "md": write_text_atomic(out / "summary.md", summary_markdown(results)),
+             "txt": write_text_atomic(out / "evaluation_summary.txt", summary_text(results))}
+    paths["html"] = write_text_atomic(out / "report.html", render_html(results, examples=examples))
+    return paths
+
+
+def load_results(path) -> dict:
+    """A results folder (or its full_results.json) → the results dict; KitError when absent or invalid."""
+    path = Path(path)
+    file = path / RESULTS_NAME if path.is_dir() else path
+    if not file.is_file():
+        raise KitError(f"{file}: no evaluation results here (run `python -m talkingface evaluate` first)")
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise KitError(f"{file}: not a readable results file ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
+        raise KitError(f"{file}: not an evaluation results file (no 'runs' list)")
+    return data
