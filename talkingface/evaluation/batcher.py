@@ -63,8 +63,8 @@ def _str(p) -> Optional[str]:
 class Batcher:
     """Packs frames of consecutive samples into batches; ``flush()`` scores them with every image metric."""
 
-    def __init__(self, metrics: Metrics, batch_size: int, fid=None, use_features: bool = False):
-        self.metrics, self.batch_size, self.fid, self.use_features = metrics, batch_size, fid, use_features
+    def __init__(self, metrics: Metrics, batch_size: int, fid=None):
+        self.metrics, self.batch_size, self.fid = metrics, batch_size, fid
         self.items: list = []            # (state, generated (k,H,W,3), reference or None, fid mask (k,))
         self.n = 0
         self.shape = None
@@ -101,15 +101,12 @@ class Batcher:
             if chosen:
                 start_time = time.perf_counter()
                 batch = _cat([it[1][it[3]] for it in chosen])
-                if self.use_features:
-                    feats = np.asarray(self.fid.features(batch))
-                    start = 0
-                    for state, _, _, mask in chosen:
-                        k = int(mask.sum())
-                        state.fid_feats.append(feats[start:start + k])
-                        start += k
-                else:
-                    self.fid.add_generated(batch)
+                feats = np.asarray(self.fid.features(batch))   # kept per sample: the cache stores them
+                start = 0
+                for state, _, _, mask in chosen:
+                    k = int(mask.sum())
+                    state.fid_feats.append(feats[start:start + k])
+                    start += k
                 self._clock("fid", start_time)
         for state, gen, _, _ in items:
             state.pending -= len(gen)

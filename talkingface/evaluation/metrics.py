@@ -69,7 +69,7 @@ def build_metrics(cfg, device: str, factory: Optional[Callable] = None) -> Metri
         except ImportError as exc:
             out.unavailable[spec.name] = f"cannot import what {spec.name} needs: {one_line(exc)}"
             continue
-        out.protocols[spec.name] = getattr(getattr(obj, "spec", None), "protocol", spec.protocol)
+        out.protocols[spec.name] = obj.spec.protocol
         if spec.kind == "set" and kwargs.get("dims", 2048) != 2048:
             out.protocols[spec.name] += f" — {kwargs['dims']}-d features, NOT comparable with standard 2048-d FID"
         if spec.kind == "set":
@@ -86,11 +86,6 @@ def build_metrics(cfg, device: str, factory: Optional[Callable] = None) -> Metri
         out.video.append((names, obj))
     out.options = {n: [out.protocols[n], opts.get(n, {})] for n in out.per_sample}
     return out
-
-
-def fid_feature_api(metric) -> bool:
-    """True when the FID object can hand out per-frame features (so resumed samples need no re-encoding)."""
-    return all(callable(getattr(metric, a, None)) for a in ("features", "add_generated_features"))
 
 
 def options_hash(obj) -> str:

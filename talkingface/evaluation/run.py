@@ -20,7 +20,7 @@ from talkingface.evaluation.aggregate import run_result
 from talkingface.evaluation.batcher import Batcher, SampleState
 from talkingface.evaluation.cache import file_stamp, sample_key
 from talkingface.evaluation.frames import FrameFile, PairedStream, fid_stride
-from talkingface.evaluation.metrics import fid_feature_api, options_hash
+from talkingface.evaluation.metrics import options_hash
 from talkingface.fsutil import write_bytes_atomic
 from talkingface.report.visuals import encode_png, middle_frame, side_by_side
 
@@ -34,7 +34,6 @@ class RunScorer:
         self.fid_note = None
         self.batcher = None
         self.seconds: dict[str, float] = {}
-        self.use_features = False
         self.n_cached = self.n_computed = 0
         self.key_options = {"metrics": metrics.options, "resize": cfg.resize}
         self.fid_tag = options_hash([metrics.protocols.get("fid"), metrics.fid_opts, cfg.fid_max_frames_per_video])
@@ -48,7 +47,6 @@ class RunScorer:
             if "fid" in self.metrics.specs and "fid" not in self.metrics.unavailable:
                 try:
                     self.fid = self.metrics.new_fid()
-                    self.use_features = fid_feature_api(self.fid)
                 except KitError as exc:
                     self.fid_note = one_line(exc)
             self._score_samples(records)
@@ -61,7 +59,7 @@ class RunScorer:
     def _score_samples(self, records: list) -> None:
         from tqdm import tqdm
 
-        batcher = Batcher(self.metrics, self.cfg.batch_size, self.fid, self.use_features)
+        batcher = Batcher(self.metrics, self.cfg.batch_size, self.fid)
         self.batcher = batcher
         open_states: list = []
         bar = tqdm(total=len(self.plan.samples), desc=self.plan.name, unit="sample", file=sys.stderr,
@@ -74,7 +72,7 @@ class RunScorer:
                     records[i] = cached
                     self.n_cached += 1
                     if self.fid is not None and cached.get("error") is None:
-                        feats = self.cache.get_features(self._fkey(key)) if self.use_features else None
+                        feats = self.cache.get_features(self._fkey(key))
                         if feats is not None:
                             self.fid.add_generated_features(feats)
                         else:                       # re-encode this sample's frames for FID only
@@ -190,7 +188,7 @@ class RunScorer:
             if not state.streamed or state.pending > 0:
                 left.append((i, state, refeed))
                 continue
-            if self.use_features and state.error is None and state.fid_feats:
+            if self.fid is not None and state.error is None and state.fid_feats:
                 feats = np.concatenate(state.fid_feats)
                 self.fid.add_generated_features(feats)
                 self.cache.put_features(self._fkey(state.key), feats)
