@@ -4,7 +4,7 @@
 The figures are copied unchanged (float64): ``mu_prisparam`` (36,) and ``cov_prisparam`` (36, 36); the npz also
 records the sha256 of the .mat it came from. Origin and the required acknowledgement: talkingface/data/NIQE_LICENSE.txt.
 
-    python scripts/make_niqe_params.py /path/to/modelparameters.mat
+    python scripts/make_niqe_params.py [/path/to/modelparameters.mat]   # default: tests/data/niqe/modelparameters.mat
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from talkingface.errors import KitError, cli_main  # noqa: E402
 from talkingface.fsutil import write_bytes_atomic  # noqa: E402
 
-DEFAULT_SRC = REPO.parent / "shared" / "reference" / "niqe" / "modelparameters.mat"
+DEFAULT_SRC = REPO / "tests" / "data" / "niqe" / "modelparameters.mat"   # LIVE's file, shipped for the tests
 DEFAULT_DST = REPO / "talkingface" / "data" / "niqe_pris_params.npz"
 
 

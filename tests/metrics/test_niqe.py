@@ -1,6 +1,7 @@
 """NIQE against pyiqa's ``niqe`` with the official LIVE parameters (recorded calibration + live when installed)."""
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from talkingface.metrics.niqe import load_pristine_params, niqe_batch, to_gray
 
 HERE = Path(__file__).resolve().parent
 CALIBRATION = json.loads((HERE / "data" / "niqe_pyiqa_calibration.json").read_text())
-OFFICIAL_MAT = HERE.parents[2] / "shared" / "reference" / "niqe" / "modelparameters.mat"
+OFFICIAL_MAT = HERE.parent / "data" / "niqe" / "modelparameters.mat"   # LIVE's release file (tests/data/README.md)
 
 
 @pytest.mark.parametrize("entry", CALIBRATION["images"], ids=lambda e: e["recipe"])
@@ -45,12 +46,12 @@ def test_live_against_pyiqa(tmp_path):
 
 
 def test_shipped_params_are_the_official_ones():
-    if not OFFICIAL_MAT.is_file():
-        pytest.skip(f"official LIVE parameters not available ({OFFICIAL_MAT} is absent)")
     mu, cov = load_pristine_params()
     mu_o, cov_o = load_pristine_params(OFFICIAL_MAT)
     np.testing.assert_array_equal(mu, mu_o)
     np.testing.assert_array_equal(cov, cov_o)
+    with np.load(HERE.parents[1] / "talkingface" / "data" / "niqe_pris_params.npz") as shipped:   # made from this file
+        assert str(shipped["source_sha256"]) == hashlib.sha256(OFFICIAL_MAT.read_bytes()).hexdigest()
     assert (HERE.parents[1] / "talkingface" / "data" / "NIQE_LICENSE.txt").read_text().count("LIVE") >= 2
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 
 def ffmpeg(*args) -> None:
-    from talkingface.media_ffmpeg import run_ffmpeg
+    from talkingface.media.ffmpeg import run_ffmpeg
 
     run_ffmpeg(["-y", *map(str, args)], "test fixture")
 

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from _syncnet_helpers import ffmpeg
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_SPEECH = REPO / "talkingface" / "data" / "sample_speech.wav"
-DRIVING = REPO.parent / "shared" / "fixtures" / "dagan" / "driving.mp4"
 
 
 def structured_syncnet(seed: int = 0):
@@ -51,20 +49,11 @@ def speech_wav(tmp_path_factory) -> Path:
     return out
 
 
-def _face_frames(tmp: Path, seconds: float) -> list:
-    if DRIVING.is_file():
-        return ["-i", DRIVING]
-    return ["-f", "lavfi", "-i", f"testsrc2=size=256x256:rate=25:duration={seconds}"]
-
-
 @pytest.fixture(scope="session")
-def speech_clip(tmp_path_factory, speech_wav) -> Path:
-    """~1 s, 25 fps, 256x256 H.264 (limited range) face video (DaGAN's driving.mp4 when present) with speech (AAC)."""
-    tmp = tmp_path_factory.mktemp("speech_clip")
-    out = tmp / "speech_clip.mp4"
-    ffmpeg(*_face_frames(tmp, 1.0), "-ss", "0.5", "-i", speech_wav, "-map", "0:v:0", "-map", "1:a:0", "-t", "1.0",
-           "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", out)
-    return out
+def speech_clip(make_video, speech_wav) -> Path:
+    """1 s, 25 fps, 256x256 H.264 (limited range) face video with speech (AAC): the kit's talking-head sample
+    (astronaut photo, head motion, mouth following the speech; tests/conftest.py) over speech_wav[0.5 s:1.5 s]."""
+    return make_video.talking_head(frames=25, speech=speech_wav, start=0.5, audio=True)
 
 
 @pytest.fixture(scope="session")

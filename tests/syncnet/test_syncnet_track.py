@@ -87,7 +87,7 @@ def test_s3fd_detect_faces_shapes():
 
 
 @pytest.mark.slow
-def test_face_track_with_haar_stand_in(speech_clip, model, shared_fixtures, monkeypatch, tmp_path):
+def test_face_track_with_haar_stand_in(speech_clip, model, monkeypatch, tmp_path):
     monkeypatch.setenv("TALKINGFACE_CHECKPOINTS", str(tmp_path / "none"))   # no sfd_face.pth -> Haar
     opts = TrackOptions(min_track=10, min_face_size=40)
     r = syncnet.evaluate_video(speech_clip, model, mode="face-track", track_options=opts)

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from talkingface.errors import MediaError
-from talkingface.images import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, is_image, is_video, read_image, write_image
 from talkingface.media import ffmpeg_exe
+from talkingface.media.images import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, is_image, is_video, read_image, write_image
 
 # 16-bit values around the rounding boundaries of round(v / 257): 385/257 = 1.498 -> 1, 386/257 = 1.502 -> 2
 VALUES16 = np.array([0, 128, 129, 385, 386, 32767, 32768, 65406, 65407, 65535], dtype=np.uint16)
@@ -133,10 +133,33 @@ def test_extension_helpers():
     assert is_video("clip.MKV") and not is_video("x.png") and not is_video("noext")
 
 
-def test_real_fixture_rgba_portrait(shared_fixtures):
-    path = shared_fixtures / "dagan" / "src.png"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    got = read_image(path)
-    assert got.shape == (1024, 1024, 3) and got.dtype == np.uint8
-    np.testing.assert_array_equal(got, np.asarray(Image.open(path))[..., :3])
+def rgba_portrait(path: Path) -> np.ndarray:
+    """A 1024x1024 RGBA portrait PNG like the DaGAN demo's source image, made by the kit from skimage's astronaut
+    photo (upscaled) with an alpha channel that is opaque on the face and fades out towards the corners. Returns the
+    RGBA pixels written."""
+    from skimage.data import astronaut
+
+    rgb = np.asarray(Image.fromarray(astronaut()).resize((1024, 1024), Image.Resampling.BICUBIC))
+    y, x = np.mgrid[0:1024, 0:1024]
+    r = np.hypot((x - 448) / 420, (y - 300) / 520)
+    alpha = np.clip(255 * (1.6 - r), 0, 255).astype(np.uint8)
+    rgba = np.dstack([rgb, alpha])
+    Image.fromarray(rgba, "RGBA").save(path)
+    return rgba
+
+
+def test_real_fixture_rgba_portrait(tmp_path, shared_fixtures):
+    """A real-size RGBA portrait reads as its stored colour channels (alpha dropped, not composited)."""
+    rgba = rgba_portrait(tmp_path / "src.png")
+    assert rgba[..., 3].min() == 0 and rgba[..., 3].max() == 255 and rgba.shape == (1024, 1024, 4)
+    paths = [tmp_path / "src.png"]
+    if shared_fixtures is not None and (shared_fixtures / "dagan" / "src.png").is_file():
+        paths.append(shared_fixtures / "dagan" / "src.png")     # the DaGAN authors' portrait, when available
+    for path in paths:
+        with Image.open(path) as im:
+            assert im.mode == "RGBA"
+            stored = np.asarray(im)
+        got = read_image(path)
+        assert got.shape == (1024, 1024, 3) and got.dtype == np.uint8
+        np.testing.assert_array_equal(got, stored[..., :3])
+    np.testing.assert_array_equal(read_image(paths[0]), rgba[..., :3])
