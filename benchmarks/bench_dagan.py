@@ -28,8 +28,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dagan import pipeline  # noqa: E402
+from dagan import pipeline, random_weights  # noqa: E402
 from dagan.model import normalize_kp, resize_frame  # noqa: E402
+from talkingface.device import resolve_device  # noqa: E402
 
 
 def synthetic_frames(count: int, size: int, seed: int = 0) -> np.ndarray:
@@ -112,14 +113,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                          "cpu" if args.device == "auto" else args.device)
+    device = torch.device(resolve_device(args.device))
     if not args.fp16:        # exact float32 on both sides for the parity check
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
-    model = pipeline.random_model(args.seed, tiny=args.tiny, device=str(device), fp16=args.fp16,
-                                  batch_size=args.batch_size)
-    fp32_model = pipeline.random_model(args.seed, tiny=args.tiny, device=str(device)) if model.fp16 else model
+    model = random_weights.random_model(args.seed, tiny=args.tiny, device=str(device), fp16=args.fp16,
+                                        batch_size=args.batch_size)
+    fp32_model = random_weights.random_model(args.seed, tiny=args.tiny, device=str(device)) if model.fp16 else model
     batch = model.batch_size
     source = synthetic_frames(1, args.size, args.seed + 1)[0]
     driving = synthetic_frames(args.frames, args.size, args.seed)

@@ -60,9 +60,8 @@ def main(argv=None) -> int:
 
     import numpy as np
 
-    from dagan.pipeline import write_random_model
-    from talkingface.images import write_image
-    from talkingface.media import probe
+    from dagan.random_weights import write_random_model
+    from talkingface.media import probe, write_image
 
     with tempfile.TemporaryDirectory(prefix="bench_dagan_memory_") as tmp:
         tmp = Path(tmp)

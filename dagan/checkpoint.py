@@ -24,58 +24,15 @@ import torch
 from torch import nn
 
 from talkingface.errors import WeightsError
-from talkingface.weights import load_torch, save_torch
+from talkingface.weights import format_keys, load_state_strict, load_torch, save_torch, strip_ddp_prefix
 
 DEPTH_ENCODER_EXTRAS = ("height", "width", "use_stereo")
-_SHOWN = 3  # how many offending keys an error message lists
-
-
-def read_torch_file(path: str | os.PathLike) -> Any:
-    """``torch.load`` (weights only, to CPU); a missing, truncated or foreign file raises WeightsError."""
-    return load_torch(path, map_location="cpu")
-
-
-def strip_ddp_prefix(state: Mapping[str, Any]) -> OrderedDict[str, Any]:
-    """Remove the ``module.`` prefix that DistributedDataParallel adds to every key."""
-    return OrderedDict((k.removeprefix("module."), v) for k, v in state.items())
-
-
-def _fmt(keys) -> str:
-    keys = sorted(keys)
-    more = f" and {len(keys) - _SHOWN} more" if len(keys) > _SHOWN else ""
-    return ", ".join(keys[:_SHOWN]) + more
-
-
-def load_state_strict(module: nn.Module, state: Mapping[str, Any], path: str | os.PathLike, what: str) -> None:
-    """Load ``state`` into ``module`` requiring identical key names and shapes; else a one-line WeightsError."""
-    if not isinstance(state, Mapping):
-        raise WeightsError(f"{path}: {what} is a {type(state).__name__}, expected a state dict")
-    expected = module.state_dict()
-    tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
-    not_tensors = sorted(set(state) - set(tensors))
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    shapes = [f"{k} {list(tensors[k].shape)} (expected {list(expected[k].shape)})"
-              for k in expected if k in tensors and tensors[k].shape != expected[k].shape]
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} missing key(s): {_fmt(missing)}")
-    if unexpected:
-        problems.append(f"{len(unexpected)} unexpected key(s): {_fmt(unexpected)}")
-    if not_tensors:
-        problems.append(f"non-tensor entries: {_fmt(not_tensors)}")
-    if shapes:
-        problems.append(f"{len(shapes)} shape mismatch(es): {'; '.join(shapes[:_SHOWN])}")
-    if problems:
-        raise WeightsError(f"{path}: {what} does not match the {type(module).__name__} the kit builds: "
-                           + "; ".join(problems))
-    module.load_state_dict(tensors, strict=True)
 
 
 def _section(ckpt: Mapping[str, Any], name: str, path) -> OrderedDict[str, Any]:
     if name not in ckpt:
         raise WeightsError(f"{path}: no '{name}' entry; a DaGAN checkpoint (.pth.tar) holds 'generator' and "
-                           f"'kp_detector' (found: {_fmt(map(str, ckpt))})")
+                           f"'kp_detector' (found: {format_keys(map(str, ckpt))})")
     state = ckpt[name]
     if not isinstance(state, Mapping):
         raise WeightsError(f"{path}: '{name}' is a {type(state).__name__}, expected a state dict")
@@ -85,7 +42,7 @@ def _section(ckpt: Mapping[str, Any], name: str, path) -> OrderedDict[str, Any]:
 def load_dagan_checkpoint(path: str | os.PathLike, generator: nn.Module, kp_detector: nn.Module,
                           discriminator: nn.Module | None = None) -> dict[str, Any]:
     """Load a DaGAN ``.pth.tar`` strictly into the given networks; returns the whole checkpoint dict."""
-    ckpt = read_torch_file(path)
+    ckpt = load_torch(path)
     if not isinstance(ckpt, Mapping):
         raise WeightsError(f"{path}: expected a dict with 'generator' and 'kp_detector', found a {type(ckpt).__name__}")
     gen_state = _section(ckpt, "generator", path)
@@ -124,7 +81,7 @@ def _encoder_depth(state: Mapping[str, Any]) -> int | None:
 
 def load_depth_encoder(path: str | os.PathLike, encoder: nn.Module) -> None:
     """Load the authors' ``encoder.pth`` (ignoring ``height``/``width``/``use_stereo``) strictly."""
-    state = read_torch_file(path)
+    state = load_torch(path)
     if not isinstance(state, Mapping):
         raise WeightsError(f"{path}: expected the depth encoder's state dict, found a {type(state).__name__}")
     state = strip_ddp_prefix({k: v for k, v in state.items() if k not in DEPTH_ENCODER_EXTRAS})
@@ -139,7 +96,7 @@ def load_depth_encoder(path: str | os.PathLike, encoder: nn.Module) -> None:
 
 def load_depth_decoder(path: str | os.PathLike, decoder: nn.Module) -> None:
     """Load the authors' ``depth.pth`` (keys ``decoder.0 .. decoder.13``) strictly."""
-    state = read_torch_file(path)
+    state = load_torch(path)
     if not isinstance(state, Mapping):
         raise WeightsError(f"{path}: expected the depth decoder's state dict, found a {type(state).__name__}")
     state = strip_ddp_prefix(state)

@@ -11,10 +11,10 @@ import torch
 
 from dagan.config import DaganConfig, load_dagan_config
 from dagan.model import DaganModel, build_depth_network, build_discriminator, build_generator, build_kp_detector
-from dagan.pipeline import randomise_weights
+from dagan.random_weights import randomise_weights
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-LAYOUTS = REPO_ROOT.parent / "shared" / "reference" / "layouts"
+LAYOUTS = REPO_ROOT / "tests" / "data" / "layouts"
 TINY_SIZE = 64
 
 TINY = {
@@ -33,7 +33,7 @@ TINY = {
 
 
 def _randomise(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
-    """dagan.pipeline.randomise_weights (random, well-conditioned weights), plus a non-zero BatchNorm
+    """dagan.random_weights.randomise_weights (random, well-conditioned weights), plus a non-zero BatchNorm
     ``num_batches_tracked`` so checkpoint round trips show that those buffers are kept."""
     randomise_weights(module, seed)
     for m in module.modules():
@@ -50,9 +50,8 @@ def randomise():
 
 @pytest.fixture(scope="session")
 def layouts_dir() -> Path:
-    """../shared/reference/layouts (the authors' state-dict layouts); skips when absent."""
-    if not LAYOUTS.is_dir():
-        pytest.skip(f"reference layouts {LAYOUTS} absent (needs ../shared next to the repository)")
+    """tests/data/layouts: the authors' state-dict layouts (key names and shapes of their published files)."""
+    assert LAYOUTS.is_dir(), f"reference layouts {LAYOUTS} missing from the checkout"
     return LAYOUTS
 
 
@@ -91,3 +90,34 @@ def driving_frames() -> np.ndarray:
     """5 frames (N, 120, 120, 3) uint8 of a face moving across the crop."""
     img = _astronaut()
     return np.stack([img[20 + 12 * i: 260 + 12 * i: 2, 120 + 9 * i: 360 + 9 * i: 2] for i in range(5)])
+
+
+@pytest.fixture
+def media_counts(monkeypatch) -> dict[str, list[str]]:
+    """Counts what is done to media files: ``{"probe": [names probed], "decode": [names of decoding passes],
+    "open": [names opened by PyAV]}`` (a pass counts when it starts, even if it stops early)."""
+    import sys
+
+    import av
+
+    probe_module, reader_module = sys.modules["talkingface.media.probe"], sys.modules["talkingface.media.reader"]
+    counts: dict[str, list[str]] = {"probe": [], "decode": [], "open": []}
+    real_probe, real_frames, real_open = probe_module.probe, reader_module.VideoReader._frames, av.open
+
+    def probe(path):
+        counts["probe"].append(Path(path).name)
+        return real_probe(path)
+
+    def frames(self):
+        counts["decode"].append(self.path.name)
+        return real_frames(self)
+
+    def av_open(file, *args, **kwargs):
+        counts["open"].append(Path(str(file)).name)
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(probe_module, "probe", probe)
+    monkeypatch.setattr(reader_module, "probe", probe)
+    monkeypatch.setattr(reader_module.VideoReader, "_frames", frames)
+    monkeypatch.setattr(av, "open", av_open)
+    return counts

@@ -11,7 +11,6 @@ from dagan.checkpoint import (
     load_dagan_checkpoint,
     load_depth_decoder,
     load_depth_encoder,
-    read_torch_file,
     save_checkpoint,
     save_depth_decoder,
     save_depth_encoder,
@@ -189,11 +188,13 @@ def test_depth_encoder_without_fc_is_rejected(tmp_path, tiny_nets):
         load_depth_encoder(tmp_path / "encoder.pth", DepthEncoder(18))
 
 
-def test_read_torch_file_is_weights_only(tmp_path):
+def test_checkpoint_loading_is_weights_only(tmp_path, tiny_cfg, capsys):
     class Evil:
         def __reduce__(self):
             return (print, ("executed",))
 
-    torch.save({"x": Evil()}, tmp_path / "evil.pth")
+    torch.save({"generator": Evil(), "kp_detector": {}}, tmp_path / "evil.pth.tar")
+    gen, kp, _ = _fresh(tiny_cfg)
     with pytest.raises(WeightsError):
-        read_torch_file(tmp_path / "evil.pth")
+        load_dagan_checkpoint(tmp_path / "evil.pth.tar", gen, kp)
+    assert "executed" not in capsys.readouterr().out

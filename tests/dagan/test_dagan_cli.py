@@ -1,5 +1,6 @@
 """`python -m dagan.animate` and `python -m dagan.generate` end to end on a tiny random DaGAN saved in the authors'
-file formats: real ffmpeg round trips on tiny media, audio kept, resolved configs, resumability, bad input."""
+file formats: real ffmpeg round trips on tiny media, audio kept, resolved configs, resumability, bad input, one
+probe of the driving video and at most two decoding passes."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,14 +8,14 @@ import pytest
 import yaml
 
 import dagan
-from dagan import animate, generate, pipeline
-from talkingface.images import read_image, write_image
-from talkingface.media import VideoReader, probe
+from dagan import evaluation_set, pipeline, random_weights
+from dagan.cli import animate, generate
+from talkingface.media import VideoReader, probe, read_image, write_image
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory) -> pipeline.ModelFiles:
-    return pipeline.write_random_model(tmp_path_factory.mktemp("dagan_tiny"), seed=0, tiny=True)
+def files(tmp_path_factory) -> random_weights.ModelFiles:
+    return random_weights.write_random_model(tmp_path_factory.mktemp("dagan_tiny"), seed=0, tiny=True)
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +88,35 @@ def test_animate_cli_one_frame_video_and_given_best_frame(files, make_video, tmp
     assert not (tmp_path / "two.mp4").exists()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("extra", "most"), [([], 1), (["--find_best_frame", "--landmarks", "offline"], 2),
+                                             (["--best_frame", "2"], 2)])
+def test_animate_cli_probes_the_driving_video_once(files, make_video, tmp_path, media_counts, extra, most):
+    """One probe of the driving video (input check, decoding and the audio track share it); one decoding pass, or
+    two with a best-frame search (the anchor's pixels are kept) or a later anchor frame (decoded up to it)."""
+    driving = make_video(frames=4, size=(48, 48), fps=25, audio=True)
+    src = write_image(tmp_path / "face.png", make_video.frame(3, 40, 40))
+    out = tmp_path / "out.mp4"
+    assert animate.main(["--source_image", str(src), "--driving_video", str(driving), "--result_video", str(out),
+                         "--relative", *extra, *model_args(files)]) == 0
+    assert media_counts["probe"].count(driving.name) == 1
+    passes = media_counts["decode"].count(driving.name)
+    assert 1 <= passes <= most
+    assert media_counts["open"].count(driving.name) == 1 + passes         # PyAV opens it for nothing else
+    assert probe(out).has_audio
+
+
+def test_entry_modules_run_the_cli_commands():
+    import subprocess
+    import sys
+
+    for name in ("animate", "generate"):
+        done = subprocess.run([sys.executable, "-m", f"dagan.{name}", "--help"], capture_output=True, text=True,
+                              check=False)
+        assert done.returncode == 0, done.stderr
+        assert f"python -m dagan.{name}" in done.stdout and "--random_tiny_model" in done.stdout
+
+
 def run_bad(argv, capsys):
     code = animate.main(argv)
     err = capsys.readouterr().err.strip()
@@ -132,21 +162,21 @@ def test_generate_pairs_from_csv_and_by_name(tmp_path, make_video, caplog):
         write_image(src / f"{name}.png", make_video.frame(1, 16, 16))
     write_image(drv / "a.png", make_video.frame(2, 16, 16))
     write_image(drv / "c.png", make_video.frame(2, 16, 16))
-    pairs = generate.pairs_by_name(src, drv)
-    assert [(p.name, p.source.name, p.driving.name) for p in pairs] == [("a", "a.png", "a.png")]
+    pairs = evaluation_set.find_pairs(src, drv)
+    assert [(p.id, p.source.name, p.driving.name) for p in pairs] == [("a", "a.png", "a.png")]
     assert "c.png" in caplog.text                                   # driving file without a source: warned
     csv_path = tmp_path / "pairs.csv"
     csv_path.write_text("source,driving,id\na.png,a.png,first\nsrc/b.png,drv/c.png,\n")
-    pairs = generate.pairs_from_csv(csv_path, src, drv)
-    assert [(p.name, p.source, p.driving) for p in pairs] == [("first", src / "a.png", drv / "a.png"),
-                                                              ("c", tmp_path / "src/b.png", tmp_path / "drv/c.png")]
-    assert pairs[0].output(tmp_path) == tmp_path / "first.png"
+    pairs = evaluation_set.find_pairs(src, drv, csv_path)
+    assert [(p.id, p.source, p.driving) for p in pairs] == [("first", src / "a.png", drv / "a.png"),
+                                                            ("c", tmp_path / "src/b.png", tmp_path / "drv/c.png")]
+    assert evaluation_set.output_path(pairs[0], tmp_path) == tmp_path / "first.png"
     csv_path.write_text("source,driving,id\na.png,a.png,x\nb.png,c.png,x\n")
     with pytest.raises(Exception, match="already used"):
-        generate.pairs_from_csv(csv_path, src, drv)
+        evaluation_set.find_pairs(src, drv, csv_path)
     csv_path.write_text("source,video\na.png,a.png\n")
     with pytest.raises(Exception, match="'driving'"):
-        generate.pairs_from_csv(csv_path, src, drv)
+        evaluation_set.find_pairs(src, drv, csv_path)
 
 
 @pytest.mark.slow
@@ -175,7 +205,7 @@ def test_generate_resumable_single_image_absolute_and_random_label(files, model,
     np.testing.assert_array_equal(image, pipeline.animate_image(model, source, driving))
     relative = (model.animate(source, driving[None], relative=True, adapt_scale=False)[0] * 255 + 0.5).astype(np.uint8)
     assert np.abs(image.astype(int) - relative).max() > 8              # relative motion would give another image
-    record = yaml.safe_load(generate.config_path_for(out).read_text())
+    record = yaml.safe_load(evaluation_set.record_path(out).read_text())
     assert record["weights"]["random"] is True and "RANDOM WEIGHTS" in record["weights"]["label"]
     assert record["options"]["image_driving_motion"].startswith("absolute")
     assert record["options"]["video_driving_motion"] == {"relative": True, "adapt_scale": False}

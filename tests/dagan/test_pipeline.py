@@ -1,5 +1,6 @@
 """dagan.pipeline on a tiny randomly initialised DaGAN saved in the authors' formats: streaming == whole-video
-animation, the best-frame pass == the authors' forward/backward halves, find_best_frame's rule, random models."""
+animation, the best-frame pass == the authors' forward/backward halves, find_best_frame's rule, one probe and at most
+two decoding passes per driving video, random models (dagan.random_weights)."""
 from __future__ import annotations
 
 import logging
@@ -8,8 +9,9 @@ import numpy as np
 import pytest
 
 import dagan
-from dagan import pipeline
-from talkingface.landmarks import LandmarkBackend, OfflineBackend, mean_shape
+from dagan import pipeline, random_weights
+from talkingface.landmarks import LandmarkBackend
+from talkingface.landmarks.offline import OfflineBackend, mean_shape
 from talkingface.media import VideoReader
 
 
@@ -31,22 +33,23 @@ def source(make_video):
 
 @pytest.mark.slow
 def test_random_model_files_load_strictly_and_are_reproducible(tmp_path):
-    files = pipeline.write_random_model(tmp_path, seed=3, tiny=True)
+    files = random_weights.write_random_model(tmp_path, seed=3, tiny=True)
     for path in (files.checkpoint, files.depth_encoder, files.depth_decoder, files.config):
         assert path.is_file()
     m = dagan.load_model(files.checkpoint, files.depth_encoder, files.depth_decoder, config=files.config, kp_num=15)
     assert m.config.model_params.generator_params.block_expansion == 8
-    again = pipeline.random_model(seed=3, tiny=True)        # same seed, written and loaded again
+    again = random_weights.random_model(seed=3, tiny=True)        # same seed, written and loaded again
     for a, b in zip(m.generator.state_dict().values(), again.generator.state_dict().values(), strict=True):
         assert np.array_equal(a.numpy(), b.numpy())
-    assert "RANDOM WEIGHTS" in pipeline.RANDOM_LABEL
+    assert "RANDOM WEIGHTS" in random_weights.RANDOM_LABEL
 
 
 def test_randomise_weights_is_seeded_and_conditioned():
     import torch
 
     def net(seed):
-        return pipeline.randomise_weights(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4)), seed)
+        net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+        return random_weights.randomise_weights(net, seed)
 
     a, b, c = net(1), net(1), net(2)
     assert torch.equal(a[0].weight, b[0].weight) and not torch.equal(a[0].weight, c[0].weight)
@@ -85,31 +88,6 @@ def test_anchor_frame_pass_equals_authors_forward_backward_halves(model, source,
     init = model.driving_keypoints(frames[best])
     ours = np.concatenate(list(pipeline.animate_frames(model, src, [frames[:3], frames[3:]], init)))
     np.testing.assert_allclose(ours, authors, atol=1e-5)
-
-
-def test_prefetch_forwards_errors_and_stops_early():
-    def items():
-        yield 1
-        yield 2
-        raise ValueError("boom")
-
-    with pytest.raises(ValueError, match="boom"):
-        list(pipeline._prefetch(items(), 1))
-    closed = []
-
-    def endless():
-        try:
-            i = 0
-            while True:
-                i += 1
-                yield i
-        finally:
-            closed.append(True)
-
-    gen = pipeline._prefetch(endless(), 2)
-    assert [next(gen), next(gen)] == [1, 2]
-    gen.close()
-    assert closed == [True]          # the producer thread was stopped and its source closed
 
 
 class ListedLandmarks(LandmarkBackend):
@@ -158,3 +136,45 @@ def test_animate_video_falls_back_to_frame_zero_without_a_face(model, source, ma
     assert "no face found" in caplog.text
     assert result.anchor_frame == 0 and result.anchor_reason.startswith("fallback")
     assert result.frames == 3 and (tmp_path / "out.mp4").is_file()
+
+
+class ScriptedLandmarks(LandmarkBackend):
+    """A face in every frame; driving frame ``best`` has the source's shape, the others are ever wider."""
+
+    name = "scripted"
+
+    def __init__(self, best):
+        self.best, self.shape = best, mean_shape().astype(np.float64) * 100 + 60
+
+    def detect(self, frame):
+        return self.shape
+
+    def detect_video(self, frames):
+        for i, _ in enumerate(frames):
+            yield self.shape if i == self.best else self.shape * [1.2 + 0.1 * i, 1.0]
+
+
+@pytest.mark.slow
+def test_best_frame_search_keeps_the_anchor_pixels_it_saw(model, source, make_video, tmp_path, media_counts):
+    """The search is one decoding pass and the animation the second: the anchor's pixels are not decoded again,
+    and they are the right frame (same video as with --best_frame 2). Frame 0 comes from the first chunk."""
+    path = make_video(frames=5, size=(64, 48))
+    found = pipeline.animate_video(model, source, path, tmp_path / "found.mp4", landmarks=ScriptedLandmarks(2),
+                                   progress=False)
+    assert (found.anchor_frame, found.anchor_reason) == (2, "best frame (scripted)")
+    assert media_counts["probe"] == [path.name] and media_counts["decode"] == [path.name] * 2
+    assert media_counts["open"] == [path.name] * 3                  # PyAV opened it for the probe and two passes
+    with VideoReader(path) as reader:
+        anchor = reader.frame_at(2)
+    assert pipeline.best_driving_frame(source, VideoReader(path), ScriptedLandmarks(2))[1].tobytes() == \
+        anchor.tobytes()
+    given = pipeline.animate_video(model, source, path, tmp_path / "given.mp4", best_frame=2, progress=False)
+    assert given.anchor_frame == 2
+    np.testing.assert_array_equal(np.stack(list(VideoReader(tmp_path / "found.mp4"))),
+                                  np.stack(list(VideoReader(tmp_path / "given.mp4"))))
+    for counts in media_counts.values():
+        counts.clear()
+    with VideoReader(path) as reader:
+        first = pipeline.animate_video(model, source, reader, tmp_path / "first.mp4", progress=False)
+    assert first.anchor_frame == 0 and first.frames == 5
+    assert media_counts["probe"] == [path.name] and media_counts["decode"] == [path.name]

@@ -1,0 +1,106 @@
+"""`python -m dagan.animate` — animate a face image with a driving video (the DaGAN authors' demo.py, streamed).
+
+    python -m dagan.animate --source_image face.png --driving_video driving.mp4 --relative --adapt_scale \
+        --result_video out.mp4
+
+Takes the authors' flags (``--config --checkpoint --source_image --driving_video --result_video --relative
+--adapt_scale --kp_num --generator --find_best_frame --best_frame --cpu``) plus ``--depth_encoder --depth_decoder
+--batch_size --fp16 --device``. Weights default to the manifest entries ``dagan_vox_adv_256``, ``depth_encoder`` and
+``depth_decoder`` (checkpoints/). The result keeps the driving video's frame rate and audio; the configuration that
+ran is written next to it as ``<result>.config.yaml``.
+
+The result's folder must exist (a missing folder is reported, not created: a typo in a path should not scatter
+folders); the video appears only when complete. The driving video is probed once, here, and that probe is used
+all the way down (decoding, the audio track).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from dagan.cli.options import add_model_arguments, load_model_from_args, run_record, write_record
+from talkingface.errors import KitError, cli_main
+
+RESULT_SUFFIXES = (".mp4", ".mov", ".mkv")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m dagan.animate",
+        description="Animate a source face image with a driving video (DaGAN, CVPR 2022). Streams the video in "
+                    "chunks; keeps its frame rate and audio; writes <result>.config.yaml next to the result.")
+    a = p.add_argument
+    a("--source_image", required=True, help="source face image (any size; RGBA and grey accepted), or a video "
+                                            "whose first frame is used")
+    a("--driving_video", required=True, help="driving video (any size, frame rate and length)")
+    a("--result_video", default="result.mp4", help="output video (.mp4, .mov or .mkv; its folder must exist; "
+                                                   "default: result.mp4)")
+    a("--relative", action=argparse.BooleanOptionalAction, default=False,
+      help="relative keypoint motion, measured from the anchor frame (recommended; off by default like the "
+           "authors' demo)")
+    a("--adapt_scale", action=argparse.BooleanOptionalAction, default=False,
+      help="scale the relative motion by the keypoint hulls' areas (with --relative)")
+    a("--find_best_frame", action="store_true",
+      help="measure relative motion from the driving frame whose face best matches the source's (landmarks); "
+           "frame 0, with a warning, when no face is found")
+    a("--best_frame", type=int, help="measure relative motion from this driving frame (0-based)")
+    a("--landmarks", default="auto", choices=["auto", "face-alignment", "offline", "openface-csv"],
+      help="landmark backend for --find_best_frame: auto (face-alignment when its weights are present, else "
+           "offline), face-alignment, offline (OpenCV Haar face/eyes + mean shape: head pose only), openface-csv")
+    a("--landmarks_csv", help="OpenFace CSV of the driving video (--landmarks openface-csv)")
+    a("--source_landmarks_csv", help="OpenFace CSV of the source image (--landmarks openface-csv)")
+    add_model_arguments(p)
+    a("--no_progress", action="store_true", help="no progress bar")
+    return p
+
+
+def check_result_path(path: Path) -> None:
+    if path.suffix.lower() not in RESULT_SUFFIXES:
+        raise KitError(f"{path}: the result video must end with {', '.join(RESULT_SUFFIXES)}")
+    if path.is_dir():
+        raise KitError(f"{path}: is a directory; give a file name for the result video")
+    if not path.parent.is_dir():
+        raise KitError(f"{path}: output folder {path.parent} does not exist; create it first")
+
+
+@cli_main
+def main(argv: Sequence[str] | None = None) -> int:
+    from talkingface.log import setup_logging
+
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    result = Path(args.result_video)
+    check_result_path(result)
+    if args.best_frame is not None and args.best_frame < 0:
+        raise KitError(f"--best_frame must be >= 0, got {args.best_frame}")
+
+    from dagan.pipeline import animate_video, read_source
+    from talkingface.landmarks import make_backend
+    from talkingface.media import VideoReader
+
+    source = read_source(args.source_image)      # input errors first, before loading weights
+    driving = VideoReader(args.driving_video)    # the one probe: missing, empty, no video stream, no frames
+    model, weights = load_model_from_args(args)
+    backend = None
+    if args.find_best_frame and args.best_frame is None:
+        backend = make_backend(args.landmarks, device=str(model.device), csv_path=args.landmarks_csv,
+                               image_csv_path=args.source_landmarks_csv)
+    outcome = animate_video(model, source, driving, result, relative=args.relative, adapt_scale=args.adapt_scale,
+                            best_frame=args.best_frame, landmarks=backend, keep_audio=True,
+                            progress=not args.no_progress)
+    options: dict[str, Any] = {k: getattr(args, k) for k in (
+        "source_image", "driving_video", "result_video", "relative", "adapt_scale", "find_best_frame", "best_frame",
+        "kp_num", "generator")}
+    options["landmarks"] = backend.name if backend is not None else None
+    record = run_record(model, weights, options)
+    record["result"] = outcome.summary()
+    config_path = write_record(record, result.with_name(result.stem + ".config.yaml"))
+    label = f" [{weights['label']}]" if weights.get("random") else ""
+    logging.getLogger("dagan").info(
+        "wrote %s (%d frames, %.3g fps, audio %s, anchor frame %d: %s) in %.1f s; config %s%s", result,
+        outcome.frames, outcome.fps, "kept" if outcome.audio else "none", outcome.anchor_frame, outcome.anchor_reason,
+        outcome.seconds, config_path, label)
+    return 0

@@ -1,0 +1,94 @@
+"""The model flags both DaGAN commands share, loading the model they name, and the record of what ran.
+
+The record (:func:`run_record`, written by :func:`write_record`) goes next to every output: the weights, the model
+config, the command's options and the versions numbers depend on (:mod:`talkingface.provenance`).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from talkingface.errors import KitError
+
+GENERATORS = ("DepthAwareGenerator", "SPADEDepthAwareGenerator")
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags that choose and place the model (shared by dagan.animate and dagan.generate)."""
+    a = p.add_argument
+    a("--config", help="model config YAML (default: the built-in vox-adv-256 settings, config/dagan/vox-adv-256.yaml)")
+    a("--checkpoint", help="DaGAN checkpoint .pth.tar, authors' format, DDP 'module.' prefixes accepted "
+                           "(default: manifest entry dagan_vox_adv_256 in checkpoints/)")
+    a("--depth_encoder", help="depth network encoder weights_19/encoder.pth (default: manifest entry depth_encoder)")
+    a("--depth_decoder", help="depth network decoder weights_19/depth.pth (default: manifest entry depth_decoder)")
+    a("--kp_num", type=int, default=15, help="number of keypoints of the checkpoint (default: 15, the published model)")
+    a("--generator", default="DepthAwareGenerator",
+      help="generator class of the checkpoint: DepthAwareGenerator (the published model, default); "
+           "SPADEDepthAwareGenerator is not supported")
+    a("--device", default="auto", help="auto (GPU when present) | cpu | cuda | cuda:N")
+    a("--cpu", action="store_true", help="run on the CPU (same as --device cpu; the authors' flag)")
+    a("--fp16", action="store_true", help="float16 autocast on CUDA (ignored on the CPU)")
+    a("--batch_size", type=int, help="driving frames per network call (default: 16 on GPU, 4 on CPU)")
+    a("--random_tiny_model", type=int, metavar="SEED",
+      help="use a tiny randomly initialised model instead of weights (smoke tests only: RANDOM WEIGHTS, the output "
+           "means nothing)")
+
+
+def load_model_from_args(args: argparse.Namespace):
+    """(model, weights record) from the model flags; KitError for unsupported or conflicting choices."""
+    from dagan import random_weights
+    from dagan.model import load_model
+    from talkingface.device import resolve_device
+    from talkingface.weights import resolve_weights
+
+    if args.generator not in GENERATORS:
+        raise KitError(f"--generator {args.generator}: unknown; the kit builds DepthAwareGenerator")
+    if args.generator != "DepthAwareGenerator":
+        raise KitError(f"--generator {args.generator} is not supported: the kit builds DepthAwareGenerator, the "
+                       f"generator of the published DaGAN_vox_adv_256.pth.tar")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise KitError(f"--batch_size must be at least 1, got {args.batch_size}")
+    device = resolve_device("cpu" if args.cpu else args.device)
+    if args.random_tiny_model is not None:
+        given = [f"--{k}" for k in ("config", "checkpoint", "depth_encoder", "depth_decoder") if getattr(args, k)]
+        if given:
+            raise KitError(f"--random_tiny_model cannot be combined with {', '.join(given)}")
+        label = random_weights.RANDOM_LABEL
+        logging.getLogger("dagan").warning("%s (tiny DaGAN, seed %d)", label, args.random_tiny_model)
+        model = random_weights.random_model(args.random_tiny_model, tiny=True, device=device, fp16=args.fp16,
+                                            batch_size=args.batch_size)
+        return model, {"random": True, "label": label, "seed": args.random_tiny_model, "size": "tiny"}
+    files = {"checkpoint": resolve_weights("dagan_vox_adv_256", args.checkpoint),
+             "depth_encoder": resolve_weights("depth_encoder", args.depth_encoder),
+             "depth_decoder": resolve_weights("depth_decoder", args.depth_decoder)}
+    model = load_model(files["checkpoint"], files["depth_encoder"], files["depth_decoder"], config=args.config,
+                       kp_num=args.kp_num, device=device, fp16=args.fp16, batch_size=args.batch_size)
+    return model, {"random": False, **{k: str(v) for k, v in files.items()}, "config": args.config}
+
+
+def run_record(model, weights: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """What ran, for the record written next to outputs: weights, model config, options, versions."""
+    from talkingface.config import to_dict
+    from talkingface.provenance import environment, kit_version
+
+    return {
+        "weights": weights,
+        "options": options,
+        "model": {"device": str(model.device), "fp16": model.fp16, "batch_size": model.batch_size,
+                  **{k: v for k, v in to_dict(model.config).items() if k in ("model_params", "depth_params")}},
+        # str(): torch's version is a str subclass that yaml.safe_dump refuses
+        "versions": {"talkingface_kit": str(kit_version()),
+                     **{k: str(v) for k, v in environment(str(model.device)).items()}},
+    }
+
+
+def write_record(record: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Write a run record as YAML, atomically (unicode kept readable)."""
+    import yaml
+
+    from talkingface.fsutil import write_text_atomic
+
+    return write_text_atomic(path, yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
