@@ -17,13 +17,13 @@ def environment(device: str = "cpu") -> dict[str, str]:
     import numpy
     import torch
 
-    env = {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
+    env = {"python": platform.python_version(), "torch": str(torch.__version__), "numpy": numpy.__version__,
            "device": str(device)}
     if str(device).startswith("cuda"):
         env["gpu"] = torch.cuda.get_device_name(torch.device(device))
     for module in ("skimage", "scipy", "cv2", "av"):
         try:
-            env[module] = __import__(module).__version__
+            env[module] = str(__import__(module).__version__)
         except (ImportError, AttributeError):
             pass
     try:

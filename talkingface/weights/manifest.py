@@ -244,7 +244,7 @@ def resolve_weights(name: str, given: str | os.PathLike | None = None) -> Path:
     Both raise ``WeightsError("weights missing: <file>, see `python -m talkingface weights status`")``."""
     if given is not None:
         path = Path(given)
-        if not path.is_file():
+        if not path.exists():                      # a folder or other odd path: load_torch names the problem
             raise WeightsError(f"weights missing: {path}, {STATUS_HINT}")
         return path
     return weight_path(name)

