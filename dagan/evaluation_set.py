@@ -6,8 +6,10 @@
 Pairs come from :func:`talkingface.evalset.generator_pairs` (the one ``pairs.csv`` format, or same-stem files of
 two folders). A driving video gives ``<id>.mp4`` (its frame rate and audio kept, relative motion from its first
 frame unless told otherwise); a driving image gives ``<id>.png`` with **absolute** motion: relative motion from a
-single frame is measured against that same frame and would just reproduce the source. Outputs that exist are
-skipped, so an interrupted run resumes; a failing pair is logged and recorded, and the others still run.
+single frame is measured against that same frame and would just reproduce the source. The folder is a
+:class:`talkingface.generated.GeneratedFolder`: every output is recorded in its provenance.json with what made it;
+outputs this maker already made are skipped, so an interrupted run resumes; a failing pair is logged and recorded,
+and the others still run.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from talkingface.errors import KitError
 from talkingface.evalset import PairRow, generator_pairs
+from talkingface.generated import GeneratedFolder
 from talkingface.media import is_video
 
 log = logging.getLogger(__name__)
@@ -52,27 +55,18 @@ def output_path(pair: PairRow, folder: str | Path) -> Path:
     return Path(folder) / f"{pair.id}{'.mp4' if is_video(pair.driving) else '.png'}"
 
 
-def record_path(save_folder: str | Path) -> Path:
-    """Where the record of a run goes: beside the output folder (``<folder>.config.yaml``), so the folder holds
-    only outputs."""
-    folder = Path(save_folder).resolve()
-    return folder.parent / f"{folder.name}.config.yaml"
-
-
-def generate(model, pairs: list[PairRow], save_folder: str | Path, *, relative: bool = True,
+def generate(model, pairs: list[PairRow], folder: GeneratedFolder, *, relative: bool = True,
              adapt_scale: bool = False, batch_size: int | None = None, progress: bool = True) -> GenerateSummary:
-    """Write one output per pair into ``save_folder`` (created), skipping outputs that exist."""
+    """Write one output per pair into the generated ``folder``, skipping outputs its maker already made."""
     from tqdm import tqdm
 
     from dagan.pipeline import animate_image, animate_video, read_source
     from talkingface.media import read_image, write_image
 
-    folder = Path(save_folder)
-    folder.mkdir(parents=True, exist_ok=True)
     summary = GenerateSummary()
     for pair in tqdm(pairs, unit="pair", desc="generate", disable=not progress):
-        out = output_path(pair, folder)
-        if out.exists():
+        out = output_path(pair, folder.folder)
+        if folder.done(out.name):
             summary.skipped.append(pair.id)
             continue
         try:
@@ -81,13 +75,16 @@ def generate(model, pairs: list[PairRow], save_folder: str | Path, *, relative: 
                 result = animate_video(model, source, pair.driving, out, relative=relative, adapt_scale=adapt_scale,
                                        batch_size=batch_size, keep_audio=True, progress=False)
                 log.info("%s: %d frames, audio %s", out.name, result.frames, "kept" if result.audio else "none")
+                motion = "relative" if relative else "absolute"
             else:
                 log.info("%s: driving %s is an image: motion %s", out.name, pair.driving.name, IMAGE_MOTION_NOTE)
                 write_image(out, animate_image(model, source, read_image(pair.driving)))
                 summary.absolute_motion.append(pair.id)
+                motion = "absolute"
         except KitError as exc:
             log.error("%s: %s", pair.id, exc)
             summary.failed.append((pair.id, str(exc)))
             continue
+        folder.add(out.name, source=pair.source, driving=pair.driving, motion=motion)
         summary.generated.append(pair.id)
     return summary

@@ -51,6 +51,11 @@ def score(args) -> int:
     from syncnet.track import TrackOptions
     from talkingface.device import resolve_device
 
+    if args.json:                              # before any work: the JSON overwrites no input and can be written
+        from talkingface.outputs import check_writable, refuse_input
+
+        refuse_input(args.json, [*args.videos, args.weights, args.s3fd_weights], "--json file")
+        check_writable(Path(args.json).parent, "--json folder")
     device = resolve_device(args.device)
     model = get_syncnet(args.weights, device)
     opts = TrackOptions(min_track=args.min_track)
@@ -85,19 +90,13 @@ def score(args) -> int:
 
 def selftest(args) -> int:
     from syncnet.evaluate import evaluate_video
+    from talkingface.errors import MediaError
+    from talkingface.weights import resolve_weights
 
-    if args.weights is None:
-        from talkingface.weights import weight_path
-
-        path = weight_path("syncnet_v2", required=False)
-        if not path.is_file():
-            print(f"selftest skipped: the real syncnet_v2.model is not installed ({path}); "
-                  f"see `python -m talkingface weights status`")
-            return 0
-        args.weights = path
+    # nothing to test against is a failure, not a pass: both the released weights and the example video are needed
+    args.weights = resolve_weights("syncnet_v2", args.weights)
     if not Path(args.video).is_file():
-        print(f"selftest skipped: {args.video} not found (syncnet_python's data/example.avi)")
-        return 0
+        raise MediaError(f"{args.video}: not found; the selftest needs syncnet_python's data/example.avi")
     r = evaluate_video(args.video, args.weights, args.device)
     got = {"offset": r.offset, "lse_d": r.lse_d, "lse_c": r.lse_c}
     fails = [k for k in ("lse_d", "lse_c") if not math.isclose(got[k], EXAMPLE_EXPECTED[k],

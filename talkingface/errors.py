@@ -6,6 +6,7 @@ never with a traceback. Programming errors (anything else) still raise normally.
 """
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -32,6 +33,21 @@ class ConfigError(KitError):
     """A configuration file or override is invalid."""
 
 
+class OutputError(KitError):
+    """An output would overwrite an input, or cannot be written where it was asked for (read-only, full, …)."""
+
+
+#: OSErrors a user can act on: reported as one line naming the file, never as a traceback
+USER_ERRNOS = {errno.EROFS: "read-only file system; mount the volume read-write",
+               errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
+               errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded"}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """A short reason for an OSError, naming the common cases users can act on."""
+    return USER_ERRNOS.get(exc.errno, exc.strerror or str(exc))
+
+
 def cli_main(func: Callable[[Sequence[str] | None], int | None]) -> Callable[[Sequence[str] | None], int]:
     """Decorate a ``main(argv)``: the kit's one logging set-up (:func:`talkingface.log.setup_logging`) is made
     first, and a KitError becomes ``error: <message>`` on stderr and its exit code.
@@ -49,6 +65,11 @@ def cli_main(func: Callable[[Sequence[str] | None], int | None]) -> Callable[[Se
                 raise
             print(f"error: {exc}", file=sys.stderr)
             return exc.exit_code
+        except OSError as exc:                    # a full disk, a read-only volume: the user's to fix
+            if exc.errno not in USER_ERRNOS or os.environ.get("TALKINGFACE_DEBUG"):
+                raise
+            print(f"error: {exc.filename or 'output'}: {describe_os_error(exc)}", file=sys.stderr)
+            return OutputError.exit_code
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from talkingface.errors import MediaError
+from talkingface.errors import USER_ERRNOS, MediaError, OutputError, describe_os_error
 
 
 def temp_sibling(final: str | os.PathLike[str], tag: str = "partial") -> Path:
@@ -37,15 +37,23 @@ def remove_quietly(path: str | os.PathLike[str] | None) -> None:
 @contextlib.contextmanager
 def atomic_path(final: str | os.PathLike[str], *, fsync: bool = False) -> Iterator[Path]:
     """Yield a temporary sibling of ``final`` to write to; on success it replaces ``final``, on any error it is
-    deleted and ``final`` is left as it was. ``fsync`` flushes the file to disk before the rename."""
+    deleted and ``final`` is left as it was. ``fsync`` flushes the file to disk before the rename. A full disk or a
+    read-only folder becomes one OutputError line naming ``final``."""
     final = Path(final)
-    tmp = temp_sibling(final)
+    try:
+        tmp = temp_sibling(final)
+    except OSError as exc:
+        raise OutputError(f"{final}: cannot be written ({describe_os_error(exc)})") from None
     try:
         yield tmp
         if fsync:
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
         os.replace(tmp, final)
+    except OSError as exc:
+        if exc.errno not in USER_ERRNOS:
+            raise
+        raise OutputError(f"{final}: not written ({describe_os_error(exc)}); nothing was left behind") from None
     finally:
         remove_quietly(tmp)
 
@@ -90,8 +98,8 @@ def prepare_output(dst: str | os.PathLike[str], src: Path | None = None) -> Path
     out = Path(dst)
     if out.is_dir():
         raise MediaError(f"{out}: is a directory; give an output file name")
-    if src is not None and out.exists() and out.resolve() == src.resolve():
-        raise MediaError(f"{out}: output would overwrite the input")
+    if src is not None and out.exists() and (out.resolve() == src.resolve() or os.path.samefile(out, src)):
+        raise MediaError(f"{out}: output would overwrite the input")      # the same file, a symlink or a hard link
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -21,7 +21,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dagan.cli.options import add_model_arguments, load_model_from_args, run_record, write_record
+from dagan.cli.options import (
+    add_model_arguments,
+    check_model_args,
+    load_model_from_args,
+    run_record,
+    weight_files,
+    write_record,
+)
 from talkingface.errors import KitError, cli_main
 
 RESULT_SUFFIXES = (".mp4", ".mov", ".mkv")
@@ -57,25 +64,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def check_result_path(path: Path) -> None:
+def check_result_path(path: Path, inputs: list) -> None:
+    """The result video's name, that it overwrites no input, and that its folder exists and is writable."""
+    from talkingface.outputs import check_writable, refuse_input
+
     if path.suffix.lower() not in RESULT_SUFFIXES:
         raise KitError(f"{path}: the result video must end with {', '.join(RESULT_SUFFIXES)}")
     if path.is_dir():
         raise KitError(f"{path}: is a directory; give a file name for the result video")
     if not path.parent.is_dir():
         raise KitError(f"{path}: output folder {path.parent} does not exist; create it first")
+    refuse_input(path, inputs, "result video")
+    refuse_input(path.with_name(path.stem + ".config.yaml"), inputs, "record of the run")
+    check_writable(path.parent, "result video's folder", create=False)
 
 
 @cli_main
 def main(argv: Sequence[str] | None = None) -> int:
-    from talkingface.log import setup_logging
-
     args = build_parser().parse_args(argv)
-    setup_logging()
-    result = Path(args.result_video)
-    check_result_path(result)
     if args.best_frame is not None and args.best_frame < 0:
         raise KitError(f"--best_frame must be >= 0, got {args.best_frame}")
+    check_model_args(args)
 
     from dagan.pipeline import animate_video, read_source
     from talkingface.landmarks import make_backend
@@ -83,7 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     source = read_source(args.source_image)      # input errors first, before loading weights
     driving = VideoReader(args.driving_video)    # the one probe: missing, empty, no video stream, no frames
-    model, weights = load_model_from_args(args)
+    files = weight_files(args)                   # every missing weight file at once
+    result = Path(args.result_video)
+    check_result_path(result, [args.source_image, args.driving_video, args.config, args.landmarks_csv,
+                               args.source_landmarks_csv, *files.values()])
+    model, weights = load_model_from_args(args, files)
     backend = None
     if args.find_best_frame and args.best_frame is None:
         backend = make_backend(args.landmarks, device=str(model.device), csv_path=args.landmarks_csv,

@@ -37,13 +37,8 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
            "means nothing)")
 
 
-def load_model_from_args(args: argparse.Namespace):
-    """(model, weights record) from the model flags; KitError for unsupported or conflicting choices."""
-    from dagan import random_weights
-    from dagan.model import load_model
-    from talkingface.device import resolve_device
-    from talkingface.weights import resolve_weights
-
+def check_model_args(args: argparse.Namespace) -> None:
+    """KitError for unsupported or conflicting model flags (before anything is read or loaded)."""
     if args.generator not in GENERATORS:
         raise KitError(f"--generator {args.generator}: unknown; the kit builds DepthAwareGenerator")
     if args.generator != "DepthAwareGenerator":
@@ -51,19 +46,56 @@ def load_model_from_args(args: argparse.Namespace):
                        f"generator of the published DaGAN_vox_adv_256.pth.tar")
     if args.batch_size is not None and args.batch_size < 1:
         raise KitError(f"--batch_size must be at least 1, got {args.batch_size}")
-    device = resolve_device("cpu" if args.cpu else args.device)
     if args.random_tiny_model is not None:
         given = [f"--{k}" for k in ("config", "checkpoint", "depth_encoder", "depth_decoder") if getattr(args, k)]
         if given:
             raise KitError(f"--random_tiny_model cannot be combined with {', '.join(given)}")
+
+
+def weight_files(args: argparse.Namespace) -> dict[str, Path]:
+    """The three weight files the flags name (or the manifest's), all checked at once: one WeightsError lists
+    every missing file with the command that gets it. Empty for --random_tiny_model."""
+    from talkingface.weights import require_weights
+
+    if args.random_tiny_model is not None:
+        return {}
+    return require_weights({"checkpoint": ("dagan_vox_adv_256", args.checkpoint),
+                            "depth_encoder": ("depth_encoder", args.depth_encoder),
+                            "depth_decoder": ("depth_decoder", args.depth_decoder)})
+
+
+def model_maker(args: argparse.Namespace, files: dict[str, Path], settings: dict[str, Any]):
+    """The :class:`~talkingface.generated.Maker` of outputs made with these flags: the weights by sha256 (or the
+    random model's seed, labelled RANDOM WEIGHTS), the model config and ``settings`` (the motion options)."""
+    from dagan.config import load_dagan_config
+    from dagan.random_weights import RANDOM_LABEL
+    from talkingface.config import to_dict
+    from talkingface.generated import Maker, checkpoint_records
+
+    config = to_dict(load_dagan_config(args.config))
+    model_settings = {"kp_num": args.kp_num, "generator": args.generator, "fp16": bool(args.fp16),
+                      "model_params": config["model_params"], "depth_params": config["depth_params"], **settings}
+    if args.random_tiny_model is not None:
+        return Maker("dagan", random_weights=True, label=RANDOM_LABEL,
+                     settings={**model_settings, "random_seed": args.random_tiny_model, "size": "tiny"})
+    return Maker("dagan", checkpoints=checkpoint_records(files), settings=model_settings)
+
+
+def load_model_from_args(args: argparse.Namespace, files: dict[str, Path] | None = None):
+    """(model, weights record) from the model flags (``files``: :func:`weight_files`, found again when None)."""
+    from dagan import random_weights
+    from dagan.model import load_model
+    from talkingface.device import resolve_device
+
+    check_model_args(args)
+    device = resolve_device("cpu" if args.cpu else args.device)
+    if args.random_tiny_model is not None:
         label = random_weights.RANDOM_LABEL
         logging.getLogger("dagan").warning("%s (tiny DaGAN, seed %d)", label, args.random_tiny_model)
         model = random_weights.random_model(args.random_tiny_model, tiny=True, device=device, fp16=args.fp16,
                                             batch_size=args.batch_size)
         return model, {"random": True, "label": label, "seed": args.random_tiny_model, "size": "tiny"}
-    files = {"checkpoint": resolve_weights("dagan_vox_adv_256", args.checkpoint),
-             "depth_encoder": resolve_weights("depth_encoder", args.depth_encoder),
-             "depth_decoder": resolve_weights("depth_decoder", args.depth_decoder)}
+    files = files if files is not None else weight_files(args)
     model = load_model(files["checkpoint"], files["depth_encoder"], files["depth_decoder"], config=args.config,
                        kp_num=args.kp_num, device=device, fp16=args.fp16, batch_size=args.batch_size)
     return model, {"random": False, **{k: str(v) for k, v in files.items()}, "config": args.config}
@@ -79,9 +111,7 @@ def run_record(model, weights: dict[str, Any], options: dict[str, Any]) -> dict[
         "options": options,
         "model": {"device": str(model.device), "fp16": model.fp16, "batch_size": model.batch_size,
                   **{k: v for k, v in to_dict(model.config).items() if k in ("model_params", "depth_params")}},
-        # str(): torch's version is a str subclass that yaml.safe_dump refuses
-        "versions": {"talkingface_kit": str(kit_version()),
-                     **{k: str(v) for k, v in environment(str(model.device)).items()}},
+        "versions": {"talkingface_kit": kit_version(), **environment(str(model.device))},
     }
 
 

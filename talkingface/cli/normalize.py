@@ -7,6 +7,7 @@ from pathlib import Path
 
 from talkingface.errors import MediaError, cli_main
 from talkingface.media import probe, to_constant_fps
+from talkingface.outputs import check_writable, refuse_input
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,9 +31,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.fps > 0:
         parser.error("--fps must be positive")
+    before = probe(args.input)
+    refuse_input(args.output, [before.path], "output video")
     if Path(args.output).exists() and not args.overwrite:
         raise MediaError(f"{args.output}: already exists (use --overwrite to replace it)")
-    before = probe(args.input)
+    check_writable(Path(args.output).parent, "output folder")
     after = to_constant_fps(before.path, args.output, fps=args.fps, crf=args.crf)
     note = "" if before.has_audio else " (the input has no audio)"
     print(f"{args.output}: {after.summary()}{note}")

@@ -17,6 +17,7 @@ from talkingface.media.images import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 SELF_SUFFIX = "_self"
 GENERATED_PREFIX = "generate"
 INPUT_FOLDERS = ("source_self", "gt_self", "source_cross", "gt_cross")
+MANIFEST_NAME = "provenance.json"    # what made the files of a generated folder (talkingface.generated)
 SHOW = 5  # file names listed in a message before "…"
 
 
@@ -50,11 +51,12 @@ def few(names, count: int | None = None) -> str:
 
 def media_files(folder: Path, warnings: list[str]) -> dict[str, Path]:
     """stem → file for the images and videos directly in ``folder`` (sorted); odd files are mentioned once in
-    ``warnings``, and of several files sharing a stem the first is used."""
+    ``warnings`` (a generated folder's provenance.json is expected, not odd), and of several files sharing a stem
+    the first is used."""
     found: dict[str, Path] = {}
     ignored, clashes = [], []
     for path in sorted(p for p in Path(folder).iterdir() if not p.name.startswith(".")):
-        if not path.is_file():
+        if not path.is_file() or path.name == MANIFEST_NAME:
             continue
         if path.suffix.lower() not in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS:
             ignored.append(path.name)

@@ -14,16 +14,18 @@ CROSS_NOTE = "not reported: cross-identity set (needs a same-identity ground tru
 
 
 def run_result(plan, metrics, records: list, fid_result, fid_note: Optional[str], counts: dict,
-               seconds: dict) -> dict:
+               seconds: dict, provenance: Optional[dict] = None) -> dict:
     """The ``runs[i]`` entry of full_results.json (schema in talkingface.report.results)."""
     done = [r for r in records if r is not None]
     failed = [r for r in done if r.get("error")]
+    evaluated = len(done) - len(failed)
     run = {"name": plan.name, "mode": plan.mode, "generated_dir": str(plan.generated_dir),
            "reference_dir": _str(plan.reference_dir), "source_dir": _str(plan.source_dir),
            "n_samples": len(plan.samples), "n_failed": len(failed), "n_evaluated": len(done) - len(failed),
            **counts, "n_frames": int(sum(r.get("n_frames") or 0 for r in done if not r.get("error"))),
            "error": plan.error, "warnings": list(plan.warnings), "metrics": {}, "samples": done,
-           "seconds": {k: round(v, 3) for k, v in seconds.items()}}      # where the time went (informative)
+           "seconds": {k: round(v, 3) for k, v in seconds.items()},      # where the time went (informative)
+           "provenance": provenance, "integrity": integrity(plan, done, evaluated, len(failed))}
     for name, spec in metrics.specs.items():
         entry = {"value": None, "std": None, "n": 0, "protocol": metrics.protocols[name],
                  "lower_is_better": spec.lower_is_better, "kind": spec.kind, "note": None}
@@ -39,6 +41,25 @@ def run_result(plan, metrics, records: list, fid_result, fid_note: Optional[str]
         else:
             _fill_mean(entry, name, done, spec, plan.mode)
     return run
+
+
+def integrity(plan, done: list, evaluated: int, failed: int) -> dict:
+    """What the mean rests on: samples asked for (generated files, plus expected ones without an output), evaluated,
+    failed, expected but never generated, and pairs whose frame rates or lengths differ. ``flagged`` when fewer
+    samples were evaluated than asked for."""
+    requested = len(plan.samples) + len(plan.dropped)
+    fps = sum(1 for r in done if r.get("extras", {}).get("fps_mismatch"))
+    length = sum(1 for r in done if r.get("extras", {}).get("length_mismatch"))
+    notes = []
+    if evaluated < requested:
+        notes.append(f"mean over {evaluated} of {requested} samples ({failed} failed, {len(plan.dropped)} without a "
+                     f"generated file)")
+    if fps:
+        notes.append(f"{fps} sample(s) paired with a ground truth of another frame rate")
+    if length:
+        notes.append(f"{length} sample(s) paired with a ground truth of another length (the shorter one counts)")
+    return {"requested": requested, "evaluated": evaluated, "failed": failed, "dropped_pairs": len(plan.dropped),
+            "fps_mismatch": fps, "length_mismatch": length, "flagged": evaluated < requested, "notes": notes}
 
 
 def _fill_fid(entry: dict, fid_result, fid_note: Optional[str]) -> None:

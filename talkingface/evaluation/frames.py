@@ -16,7 +16,8 @@ from talkingface.media.frames import resize_frames
 
 
 class FrameFile:
-    """One image or video: ``size`` (w, h), ``count`` (frames; metadata for videos), ``has_audio``, ``chunks(n)``."""
+    """One image or video: ``size`` (w, h), ``count`` (frames; metadata for videos), ``fps`` (None for an image),
+    ``has_audio``, ``chunks(n)``."""
 
     def __init__(self, path: Path, resize_to: Optional[tuple] = None):
         self.path = Path(path)
@@ -29,11 +30,12 @@ class FrameFile:
             self._reader = VideoReader(self.path)
             self.size = tuple(int(v) for v in self._reader.size)
             self.count = self._reader.frame_count
+            self.fps: Optional[float] = self._reader.fps
         else:
-            image = read_image(self.path)
-            self._image = image if image.flags.writeable else image.copy()   # torch.from_numpy warns on read-only
+            self._image = read_image(self.path)
             self.size = (int(self._image.shape[1]), int(self._image.shape[0]))
             self.count = 1
+            self.fps = None
         self.resize_to = tuple(resize_to) if resize_to and tuple(resize_to) != self.size else None
 
     @property

@@ -20,6 +20,7 @@ class Metrics:
     video: list = field(default_factory=list)          # [(names, metric object)] one per factory (lse_c + lse_d)
     fid_opts: Optional[dict] = None                    # options to build a fresh FID metric per run
     unavailable: dict = field(default_factory=dict)    # name -> reason
+    missing_weights: dict = field(default_factory=dict)  # manifest name -> path, over every unavailable metric
     protocols: dict = field(default_factory=dict)      # name -> protocol line of the built object
     options: dict = field(default_factory=dict)        # what per-sample cache keys depend on
     factory: Optional[Callable] = None
@@ -65,6 +66,7 @@ def build_metrics(cfg, device: str, factory: Optional[Callable] = None) -> Metri
             obj = factory(spec.name, device=device, **kwargs)
         except KitError as exc:                     # WeightsError names the missing file
             out.unavailable[spec.name] = one_line(exc)
+            out.missing_weights.update(getattr(exc, "missing", []))
             continue
         except ImportError as exc:
             out.unavailable[spec.name] = f"cannot import what {spec.name} needs: {one_line(exc)}"
@@ -82,6 +84,7 @@ def build_metrics(cfg, device: str, factory: Optional[Callable] = None) -> Metri
         except (KitError, ImportError) as exc:
             for n in names:
                 out.unavailable[n] = one_line(exc)
+            out.missing_weights.update(getattr(exc, "missing", []))
             continue
         out.video.append((names, obj))
     out.options = {n: [out.protocols[n], opts.get(n, {})] for n in out.per_sample}

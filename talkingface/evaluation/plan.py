@@ -49,6 +49,7 @@ class RunPlan:
     fid_reference: list = field(default_factory=list)   # real files whose frames form FID's reference set
     warnings: list = field(default_factory=list)
     error: Optional[str] = None
+    dropped: list = field(default_factory=list)          # expected samples without a generated file (ids)
 
 
 def _resolve_generate_dirs(base: Path, names: list) -> list[tuple[str, Path, Optional[str]]]:
@@ -123,6 +124,8 @@ def _pair_by_folder(base: Path, plan: RunPlan, gen: dict) -> None:
         plan.warnings.append(f"{plan.name}: {len(unmatched)} of {len(gen)} generated file(s) have no file of the same "
                              f"name in {plan.reference_dir} ({few(unmatched)}); {effect}")
     orphans = [p.name for s, p in ref.items() if s not in gen]
+    if gen:
+        plan.dropped = [Path(name).stem for name in orphans]
     if gen and orphans:
         plan.warnings.append(f"{plan.name}: {len(orphans)} file(s) of {plan.reference_dir} have no generated "
                              f"output ({few(orphans)})")
@@ -155,6 +158,7 @@ def _pair_by_rows(plan: RunPlan, gen: dict, rows: list[PairRow]) -> None:
         plan.samples.append(Sample(row.id, path, row.gt, row.source, same))
     plan.fid_reference = list(fid_ref.values())
     plan.mode = "mixed" if len(kinds) > 1 else ("self" if kinds == {True} else "cross") if kinds else plan.mode
+    plan.dropped = missing_gen
     if missing_gen:
         plan.warnings.append(f"{plan.name}: {len(missing_gen)} pair(s) name a generated file not in "
                              f"{plan.generated_dir} ({few(missing_gen)})")

@@ -22,6 +22,7 @@ from talkingface.evaluation.cache import file_stamp, sample_key
 from talkingface.evaluation.frames import FrameFile, PairedStream, fid_stride
 from talkingface.evaluation.metrics import options_hash
 from talkingface.fsutil import write_bytes_atomic
+from talkingface.generated import provenance_of
 from talkingface.report.visuals import encode_png, middle_frame, side_by_side
 
 
@@ -54,7 +55,8 @@ class RunScorer:
         seconds = {**(self.batcher.seconds if self.batcher else {}), **self.seconds,
                    "total": time.perf_counter() - self.t0}
         return run_result(self.plan, self.metrics, records, fid_result, self.fid_note,
-                          counts={"n_cached": self.n_cached, "n_computed": self.n_computed}, seconds=seconds)
+                          counts={"n_cached": self.n_cached, "n_computed": self.n_computed}, seconds=seconds,
+                          provenance=provenance_of(plan.generated_dir) if plan.error is None else None)
 
     def _score_samples(self, records: list) -> None:
         from tqdm import tqdm
@@ -130,6 +132,10 @@ class RunScorer:
                     state.notes.append(f"generated resized from {gen.size[0]}x{gen.size[1]} to "
                                        f"{ref.size[0]}x{ref.size[1]}")
                     gen.resize_to = ref.size
+                if gen.fps and ref.fps and abs(gen.fps - ref.fps) > 1e-3:
+                    state.extras["fps_mismatch"] = [gen.fps, ref.fps]
+                    state.notes.append(f"frame rates differ (generated {gen.fps:.3f} fps, ground truth "
+                                       f"{ref.fps:.3f} fps): frames are paired by index")
             state.fid_stride = fid_stride(gen.count, cfg.fid_max_frames_per_video)
             mid = gen.count // 2
             pos = 0
@@ -146,6 +152,7 @@ class RunScorer:
             if pos == 0:
                 raise MediaError(f"{s.generated}: no frames")
             if stream.longer:
+                state.extras["length_mismatch"] = [gen.count, ref.count]
                 state.notes.append(f"frame counts differ (generated {gen.count}, ground truth {ref.count}): "
                                    f"the first {pos} frames are paired")
         except (KitError, OSError) as exc:

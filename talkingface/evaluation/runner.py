@@ -24,11 +24,13 @@ from typing import Callable, Optional, Sequence
 from talkingface.config import load_config, save_resolved, to_dict
 from talkingface.device import resolve_device
 from talkingface.errors import ConfigError
+from talkingface.evalset import INPUT_FOLDERS
 from talkingface.evaluation.cache import ResultCache
 from talkingface.evaluation.config import EvaluateConfig
 from talkingface.evaluation.metrics import build_metrics
 from talkingface.evaluation.plan import plan_runs
 from talkingface.evaluation.run import RunScorer
+from talkingface.outputs import check_writable, refuse_input
 from talkingface.provenance import environment, kit_version
 from talkingface.report import write_reports as _write_reports
 
@@ -59,6 +61,15 @@ def evaluate(base_dir=None, generate_dirs: Optional[Sequence[str]] = None, outpu
     return run_evaluation(cfg, metric_factory=metric_factory, log=log, write_reports=write_reports)
 
 
+def check_output_path(out: Path, base_dir, generated: list, pairs=None) -> None:
+    """Before any work: the results folder is none of the inputs (the evaluation set, its input folders, the
+    generated folders, the pairs file) nor inside one, and it can be written."""
+    base = Path(base_dir)
+    inputs = [base, *[base / name for name in INPUT_FOLDERS], *generated, pairs]
+    refuse_input(out, inputs, "--output_path")
+    check_writable(out, "--output_path folder")
+
+
 def run_evaluation(cfg: EvaluateConfig, metric_factory: Optional[Callable] = None,
                    log: Optional[Callable[[str], None]] = None, write_reports: bool = True) -> dict:
     """Run a validated config (see :func:`evaluate`)."""
@@ -67,6 +78,7 @@ def run_evaluation(cfg: EvaluateConfig, metric_factory: Optional[Callable] = Non
     device = resolve_device(cfg.device)
     out = Path(cfg.output_path)
     plans = plan_runs(cfg.base_dir, cfg.generate_dirs, pairs=cfg.pairs, max_samples=cfg.max_samples)
+    check_output_path(out, cfg.base_dir, [p.generated_dir for p in plans], cfg.pairs)
     for plan in plans:
         for warning in plan.warnings:
             log(warning)
@@ -75,6 +87,10 @@ def run_evaluation(cfg: EvaluateConfig, metric_factory: Optional[Callable] = Non
     metrics = build_metrics(cfg, device, metric_factory)
     for name, why in metrics.unavailable.items():
         log(f"{name} unavailable: {why}")
+    if metrics.missing_weights:                 # every missing file of the command at once, with one fetch line
+        files = ", ".join(map(str, metrics.missing_weights.values()))
+        log(f"weights missing for {', '.join(metrics.unavailable)}: {files}; get them with "
+            f"`python -m talkingface weights fetch {' '.join(metrics.missing_weights)}`")
     out.mkdir(parents=True, exist_ok=True)
     cache = ResultCache(out)
     runs = []
@@ -84,6 +100,10 @@ def run_evaluation(cfg: EvaluateConfig, metric_factory: Optional[Callable] = Non
             runs.append(RunScorer(plan, metrics, cfg, cache, out, log).score())
             for warning in plan.warnings[n_warn:]:
                 log(warning)
+            for note in runs[-1]["integrity"]["notes"]:
+                log(f"{plan.name}: {note}")
+            if runs[-1]["provenance"] is not None and runs[-1]["provenance"]["random_weights"]:
+                log(f"{plan.name}: made with {runs[-1]['provenance']['label'] or 'random weights'}: not a result")
     finally:
         cache.close()
     args = to_dict(cfg)

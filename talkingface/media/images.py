@@ -98,7 +98,7 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
                 return _gray_to_rgb(np.asarray(im.convert("L")))
             if mode != "RGB":
                 im = im.convert("RGBA" if "A" in mode or "transparency" in im.info else "RGB")
-            array = np.asarray(im)
+            array = np.array(im)              # a writable copy (torch.from_numpy warns on read-only)
     except UnidentifiedImageError:
         raise MediaError(f"{path}: not an image (format not recognised)") from None
     except (OSError, SyntaxError, ValueError) as exc:

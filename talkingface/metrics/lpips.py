@@ -24,7 +24,7 @@ from talkingface.metrics.base import (
     check_pair,
 )
 from talkingface.metrics.protocols import SPECS
-from talkingface.weights import load_state_dict_file, load_state_strict, resolve_weights
+from talkingface.weights import load_state_dict_file, load_state_strict, require_weights
 
 # torchvision AlexNet ``features`` indices used by lpips' five slices (conv layers; the ReLUs/pools have no weights)
 _ALEX_CONVS = {0: "slice1", 3: "slice2", 6: "slice3", 8: "slice4", 10: "slice5"}
@@ -32,8 +32,9 @@ _ALEX_CONVS = {0: "slice1", 3: "slice2", 6: "slice3", 8: "slice4", 10: "slice5"}
 
 def build_lpips_alex(backbone_weights=None, linear_weights=None, device: str = "cpu") -> torch.nn.Module:
     """An eval-mode ``lpips.LPIPS`` (alex, v0.1) with weights from the given files (or the manifest's)."""
-    backbone_path = resolve_weights("alexnet_imagenet", backbone_weights)
-    linear_path = resolve_weights("lpips_alex_linear", linear_weights)   # manifest: checkpoints/ or the lpips package
+    files = require_weights({"backbone": ("alexnet_imagenet", backbone_weights),     # both checked at once
+                             "linear": ("lpips_alex_linear", linear_weights)})    # checkpoints/ or the lpips package
+    backbone_path, linear_path = files["backbone"], files["linear"]
     try:
         import lpips as lpips_pkg
     except ImportError as exc:

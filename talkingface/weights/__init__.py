@@ -24,7 +24,9 @@ from talkingface.weights.manifest import (
     load_stages,
     locate,
     manifest_path,
+    missing_weights,
     package_file_path,
+    require_weights,
     resolve_weights,
     weight_path,
 )
@@ -53,6 +55,8 @@ __all__ = [
     "load_torch",
     "locate",
     "manifest_path",
+    "missing_weights",
+    "require_weights",
     "resolve_weights",
     "save_torch",
     "strip_ddp_prefix",

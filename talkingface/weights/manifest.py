@@ -17,6 +17,7 @@ import dataclasses
 import importlib.util
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +219,16 @@ def locate(entry: WeightEntry, root: str | os.PathLike | None = None) -> tuple[P
     return next(((p, origin) for p, origin in candidates(entry, root) if p.is_file()), None)
 
 
+def missing_weights(items: Iterable[tuple[str, Path]]) -> WeightsError:
+    """One error for every missing file at once: ``(manifest name, path)`` pairs, each with the command that gets
+    it — ``weights missing: A (`python -m talkingface weights fetch a`), B (…); see `… weights status```."""
+    items = list(items)
+    parts = [f"{path} (`python -m talkingface weights fetch {name}`)" for name, path in items]
+    error = WeightsError(f"weights missing: {', '.join(parts)}; {STATUS_HINT}")
+    error.missing = items             # (manifest name, path) pairs, for callers that gather several such errors
+    return error
+
+
 def weight_path(name: str, required: bool = True) -> Path:
     """The path of manifest entry ``name``.
 
@@ -228,7 +239,7 @@ def weight_path(name: str, required: bool = True) -> Path:
     found = locate(entry)
     if found is None:
         if required:
-            raise WeightsError(f"weights missing: {entry.target()}, {STATUS_HINT}")
+            raise missing_weights([(name, entry.target())])
         return entry.target()
     path = found[0]
     if required and entry.size is not None and path.stat().st_size != entry.size:
@@ -239,12 +250,27 @@ def weight_path(name: str, required: bool = True) -> Path:
     return path
 
 
+def require_weights(wanted: dict[str, tuple[str, str | os.PathLike | None]]) -> dict[str, Path]:
+    """``{role: (manifest name, given path or None)}`` → ``{role: path}``, checking every file before failing: one
+    WeightsError lists all missing files, each with its ``weights fetch`` line (see :func:`resolve_weights`)."""
+    found, missing = {}, []
+    for role, (name, given) in wanted.items():
+        path = Path(given) if given is not None else weight_path(name, required=False)
+        if path.exists():
+            found[role] = resolve_weights(name, given)     # the manifest's size check for its own files
+        else:
+            missing.append((name, path))
+    if missing:
+        raise missing_weights(missing)
+    return found
+
+
 def resolve_weights(name: str, given: str | os.PathLike | None = None) -> Path:
     """The file to load for manifest entry ``name``: ``given`` when set (it must exist), else :func:`weight_path`.
-    Both raise ``WeightsError("weights missing: <file>, see `python -m talkingface weights status`")``."""
+    A missing file raises ``WeightsError("weights missing: <file> (`… weights fetch <name>`); see …")``."""
     if given is not None:
         path = Path(given)
         if not path.exists():                      # a folder or other odd path: load_torch names the problem
-            raise WeightsError(f"weights missing: {path}, {STATUS_HINT}")
+            raise missing_weights([(name, path)])
         return path
     return weight_path(name)

@@ -3,6 +3,8 @@ file formats: real ffmpeg round trips on tiny media, audio kept, resolved config
 probe of the driving video and at most two decoding passes."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import yaml
@@ -197,7 +199,7 @@ def test_generate_resumable_single_image_absolute_and_random_label(files, model,
     assert generate.main(argv) == 1                                    # one pair failed, the others were made
     err = capsys.readouterr().err
     assert "RANDOM WEIGHTS" in err and "absolute" in err and "error: bad:" in err
-    assert sorted(p.name for p in out.iterdir()) == ["img.png", "vid.mp4"]
+    assert sorted(p.name for p in out.iterdir()) == ["img.png", "provenance.json", "vid.mp4"]
     video = probe(out / "vid.mp4")
     assert (video.frame_count, video.width, video.has_audio) == (3, 256, True)
     image = read_image(out / "img.png")
@@ -205,14 +207,57 @@ def test_generate_resumable_single_image_absolute_and_random_label(files, model,
     np.testing.assert_array_equal(image, pipeline.animate_image(model, source, driving))
     relative = (model.animate(source, driving[None], relative=True, adapt_scale=False)[0] * 255 + 0.5).astype(np.uint8)
     assert np.abs(image.astype(int) - relative).max() > 8              # relative motion would give another image
-    record = yaml.safe_load(evaluation_set.record_path(out).read_text())
-    assert record["weights"]["random"] is True and "RANDOM WEIGHTS" in record["weights"]["label"]
-    assert record["options"]["image_driving_motion"].startswith("absolute")
-    assert record["options"]["video_driving_motion"] == {"relative": True, "adapt_scale": False}
-    assert record["last_run"]["generated"] == 2 and record["last_run"]["failed"] == 1
+    manifest = json.loads((out / "provenance.json").read_text())
+    maker = manifest["maker"]
+    assert maker["random_weights"] is True and "RANDOM WEIGHTS" in maker["label"] and maker["model"] == "dagan"
+    assert maker["settings"]["image_driving_motion"].startswith("absolute")
+    assert maker["settings"]["video_driving_motion"] == {"relative": True, "adapt_scale": False}
+    assert manifest["last_run"]["generated"] == 2 and manifest["last_run"]["failed"] == 1
+    assert manifest["run"]["weights"]["random"] is True and manifest["run"]["versions"]["torch"]
+    assert {k: v["motion"] for k, v in manifest["files"].items()} == {"img.png": "absolute", "vid.mp4": "relative"}
+    assert manifest["files"]["vid.mp4"]["source"] == str(src / "vid.png")
 
     (drv / "bad.mp4").unlink()
-    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name != "provenance.json"}
     assert generate.main(argv) == 0
-    assert "generated 0, skipped 2 existing" in capsys.readouterr().err
-    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps
+    assert "made 0, kept 2 made earlier" in capsys.readouterr().err
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name != "provenance.json"} == stamps
+
+
+@pytest.mark.slow
+def test_generate_never_mixes_makers_and_never_writes_into_inputs(make_video, tmp_path, capsys):
+    """Another seed or motion setting refuses (the folder would mix makers) unless --overwrite, which makes every
+    output again; the ground-truth folder, a folder inside an input folder and a folder of files the kit did not
+    make are refused before any model is loaded; the inputs are untouched (checksums)."""
+    import hashlib
+
+    src, drv, out = tmp_path / "source_self", tmp_path / "gt_self", tmp_path / "generate_dagan_self"
+    src.mkdir()
+    drv.mkdir()
+    write_image(src / "a.png", make_video.frame(1, 48, 48))
+    (drv / "a.mp4").write_bytes(make_video(frames=2, size=(48, 48), fps=25).read_bytes())
+    digest = lambda: {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for d in (src, drv) for p in d.iterdir()}  # noqa: E731
+    before = digest()
+    base = ["--source_dir", str(src), "--driving_dir", str(drv), "--cpu", "--no_progress"]
+    argv = [*base, "--save_folder", str(out), "--random_tiny_model", "0"]
+    assert generate.main(argv) == 0
+    made = (out / "a.mp4").stat().st_mtime_ns
+    capsys.readouterr()
+    for change in (["--random_tiny_model", "1"], ["--random_tiny_model", "0", "--no-relative"]):
+        assert generate.main([*base, "--save_folder", str(out), *change]) == 2
+        err = capsys.readouterr().err
+        assert "made with another model or other settings" in err and "--overwrite" in err, err
+        assert (out / "a.mp4").stat().st_mtime_ns == made
+    assert generate.main([*base, "--save_folder", str(out), "--random_tiny_model", "1", "--overwrite"]) == 0
+    assert (out / "a.mp4").stat().st_mtime_ns != made
+    assert json.loads((out / "provenance.json").read_text())["maker"]["settings"]["random_seed"] == 1
+    capsys.readouterr()
+    stray = tmp_path / "generate_mine"
+    stray.mkdir()
+    (stray / "a.mp4").write_bytes((drv / "a.mp4").read_bytes())
+    for folder, message in ((drv, "evaluation_set input folder"), (drv / "sub", "evaluation_set input folder"),
+                            (tmp_path / "x" / "source_self", "input folder"), (stray, "did not make")):
+        assert generate.main([*base, "--save_folder", str(folder), "--random_tiny_model", "0"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0] and "Traceback" not in err[0], err
+    assert digest() == before and sorted(p.name for p in drv.iterdir()) == ["a.mp4"]

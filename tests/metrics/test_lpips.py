@@ -71,8 +71,12 @@ def test_package_linear_layers_through_the_manifest(weights, monkeypatch, tmp_pa
 
 
 def test_weight_errors(weights, tmp_path):
-    with pytest.raises(WeightsError, match=r"weights missing: .*absent\.pth, see `python -m talkingface weights"):
+    with pytest.raises(WeightsError, match=r"weights missing: .*absent\.pth \(`python -m talkingface weights fetch "
+                                           r"alexnet_imagenet`\); see `python -m talkingface weights status`"):
         create_metric("lpips", backbone_weights=tmp_path / "absent.pth", linear_weights=weights["linear"])
+    with pytest.raises(WeightsError, match=r"absent\.pth .*fetch alexnet_imagenet.*, .*no_lin\.pth .*fetch "
+                                           r"lpips_alex_linear"):     # every missing file at once
+        create_metric("lpips", backbone_weights=tmp_path / "absent.pth", linear_weights=tmp_path / "no_lin.pth")
     state = torch.load(weights["backbone"], weights_only=True)
     del state["features.10.weight"]
     bad = tmp_path / "bad_alexnet.pth"

@@ -96,12 +96,15 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["score", "x.mp4", "--batch_size", "0"]) == 2
 
 
-def test_selftest_skips_clearly(tmp_path, syncnet_weights, capsys, monkeypatch):
+def test_selftest_without_what_it_needs_fails_with_the_reason(tmp_path, syncnet_weights, capsys, monkeypatch):
+    """A selftest with nothing to test against is not a pass: non-zero exit, one line naming what is missing."""
     monkeypatch.setenv("TALKINGFACE_CHECKPOINTS", str(tmp_path / "empty"))
-    assert main(["selftest", str(tmp_path / "example.avi")]) == 0
-    assert "selftest skipped" in capsys.readouterr().out
-    assert main(["selftest", str(tmp_path / "example.avi"), "--weights", str(syncnet_weights)]) == 0
-    assert "example.avi not found" in capsys.readouterr().out
+    assert main(["selftest", str(tmp_path / "example.avi")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "weights missing" in err[0] and "weights fetch syncnet_v2" in err[0]
+    assert main(["selftest", str(tmp_path / "example.avi"), "--weights", str(syncnet_weights)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "example.avi: not found" in err[0]
 
 
 def test_metric_without_weights_raises_weights_error(tmp_path, monkeypatch):

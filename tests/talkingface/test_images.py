@@ -163,3 +163,10 @@ def test_real_fixture_rgba_portrait(tmp_path, shared_fixtures):
         assert got.shape == (1024, 1024, 3) and got.dtype == np.uint8
         np.testing.assert_array_equal(got, stored[..., :3])
     np.testing.assert_array_equal(read_image(paths[0]), rgba[..., :3])
+
+
+def test_read_image_returns_a_writable_array(tmp_path):
+    """torch.from_numpy warns on (and may write through) read-only arrays: what read_image gives is writable."""
+    for name in ("a.png", "b.jpg"):
+        write_image(tmp_path / name, np.zeros((8, 8, 3), np.uint8))
+        assert read_image(tmp_path / name).flags.writeable

@@ -136,7 +136,8 @@ def test_bad_manifest_is_one_clear_error(kit, bad, words):
 
 def test_weight_path_missing_wrong_size_and_hub_cache(kit, tmp_path):
     root = kit({"a": entry("a.bin", size=4), "h": entry("h.pth", hub_name="h-1234.pth")})
-    with pytest.raises(WeightsError, match=r"weights missing: .*a\.bin, see `python -m talkingface weights status`"):
+    with pytest.raises(WeightsError, match=r"weights missing: .*a\.bin \(`python -m talkingface weights fetch a`\); "
+                                           r"see `python -m talkingface weights status`"):
         W.weight_path("a")
     (root / "a.bin").write_bytes(b"123")
     with pytest.raises(WeightsError, match="3 bytes, expected 4"):
