@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from talkingface.report import summary_text
 
     print(summary_text(results), end="")
-    print(f"reports written to {out}/ (report.html, summary.md, full_results.json, per_sample.csv)")
+    print(f"reports written to {out}/ (report.html, summary.md, paper_table.md, full_results.json, per_sample.csv)")
     if results["n_values"] == 0:             # not a single number: say why (first failure, else the metric notes)
         runs = results["runs"]
         first = next((s["error"] for r in runs for s in r["samples"] if s.get("error")), None)

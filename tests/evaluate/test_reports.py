@@ -31,7 +31,7 @@ def result_dir(eval_set, tmp_path_factory):
 def test_report_files(result_dir):
     out, results = result_dir
     for name in ("full_results.json", "per_sample.csv", "summary.md", "evaluation_summary.txt", "report.html",
-                 "config.resolved.yaml", "results_cache.jsonl"):
+                 "paper_table.md", "config.resolved.yaml", "results_cache.jsonl"):
         assert (out / name).is_file(), name
     data = json.loads((out / "full_results.json").read_text())
     assert data["kit_version"] and data["environment"]["device"] == "cpu" and data["environment"]["ffmpeg"]
@@ -44,20 +44,26 @@ def test_report_files(result_dir):
                            "not_computable"}
 
     rows = list(csv.DictReader((out / "per_sample.csv").open()))
-    assert len(rows) == 5 + 3 and {"run", "sample", "psnr", "ssim", "niqe", "error"} <= set(rows[0])
+    assert len(rows) == 5 + 3 and {"run", "label", "sample", "psnr", "ssim", "niqe", "error"} <= set(rows[0])
     broken = next(r for r in rows if r["sample"] == "id2" and r["run"] == "generate_base_self")
     assert broken["error"] and broken["psnr"] == ""
     ok = next(r for r in rows if r["sample"] == "id0" and r["run"] == "generate_base_self")
     assert float(ok["psnr"]) == next(s for s in run["samples"] if s["sample"] == "id0")["values"]["psnr"]
 
     text = (out / "evaluation_summary.txt").read_text()
-    assert "generate_base_self  (self; 4 of 5 samples evaluated, 1 failed" in text
+    assert re.search(r"generate_base_self  \[[^]]+\]  \(self; 4 of 5 samples evaluated, 1 failed", text)
+    assert "  data checks: " in text and "  provenance: " in text
     line = next(ln for ln in text.splitlines() if ln.strip().startswith("psnr") and "4" in ln)
     assert f"{psnr['value']:.2f}" in line and re.search(r"\[\d+\]", line)          # value, N and protocol mark
     assert "PSNR on RGB uint8" in text and "not reported: cross-identity set" in text
 
     md = (out / "summary.md").read_text()
     assert f"{psnr['value']:.2f} ± {psnr['std']:.4f} (N=4) [" in md and "## Failed samples (1)" in md
+    assert "| run | label | mode | samples | failed |" in md and "## Runs: provenance and data checks" in md
+
+    paper = (out / "paper_table.md").read_text()
+    assert "| Method |" in paper and "PSNR ↑" in paper and "NIQE ↓" in paper
+    assert "| generate_base_self (" in paper and f" {psnr['value']:.2f} " in paper
 
     cfg = yaml.safe_load((out / "config.resolved.yaml").read_text())
     assert cfg["metrics"] == ["niqe", "psnr", "ssim"] and cfg["report_examples"] == 2
@@ -70,9 +76,11 @@ def test_html_is_self_contained(result_dir):
     srcs = re.findall(r"src=['\"]([^'\"]*)", page)
     assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
     assert "url(" not in page
-    assert page.count("<svg") >= 3                                          # a histogram per metric and run
-    assert "PSNR on RGB uint8" in page and "(N=4)" in page
-    assert "ranked by psnr (higher is better)" in page and "ranked by niqe (lower is better)" in page
+    assert page.count("<svg") >= 3                                          # a plot per metric and run
+    assert page.count("every one a dot") >= 3                               # N <= 30: strip plots
+    assert "PSNR on RGB uint8" in page and "<span class='n'>N=4</span>" in page
+    assert "ranked by psnr (higher is better" in page and "ranked by niqe (lower is better" in page
+    assert "all samples (N too small for best/worst)" in page               # N = 4 < 2·2 + 1
     assert "Failed samples (1)" in page and "id2.png" in page
     # thumbnails are at most 256 px per panel: decode one and check
     import base64
@@ -85,6 +93,21 @@ def test_html_is_self_contained(result_dir):
     assert img.shape[0] <= 256 and img.shape[1] <= 3 * 256 + 8
 
 
+def test_real_report_keeps_the_layout_rules(result_dir, tmp_path):
+    """The static rules always; the headless-Chromium check at 1366 px when chromium is on PATH."""
+    import importlib.util
+    import shutil
+
+    spec = importlib.util.spec_from_file_location("check_report_layout", REPO / "scripts" / "check_report_layout.py")
+    layout = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(layout)
+    out, _ = result_dir
+    assert layout.static_problems((out / "report.html").read_text()) == []
+    if shutil.which("chromium"):
+        m, problems = layout.check(out / "report.html", width=1366)
+        assert problems == [] and m["page_width"] <= 1366
+
+
 def test_report_cli_compares_folders(result_dir, copy_set, run_eval, tmp_path, capsys):
     from talkingface.__main__ import main as dispatch
 
@@ -94,7 +117,8 @@ def test_report_cli_compares_folders(result_dir, copy_set, run_eval, tmp_path, c
     run_eval(base, out=out_b, metrics=["psnr", "ssim"], ssim_protocol="fomm")
     assert dispatch(["report", str(out_a), str(out_b), "--output", str(tmp_path / "cmp.html")]) == 0
     md = capsys.readouterr().out
-    assert "| results | run |" in md and "| res_a | generate_base_self |" in md and "| res_b | generate_base |" in md
+    assert "| results | run | label |" in md and "| res_a | generate_base_self |" in md
+    assert "| res_b | generate_base |" in md
     assert "SSIM standard" in md and "SSIM fomm" not in md              # fomm SSIM has no value on a cross run
     page = (tmp_path / "cmp.html").read_text()
     assert "res_a" in page and "res_b" in page and "http" not in page
