@@ -56,10 +56,13 @@ def output_path(pair: PairRow, folder: str | Path) -> Path:
 
 
 def generate(model, pairs: list[PairRow], folder: GeneratedFolder, *, relative: bool = True,
-             adapt_scale: bool = False, batch_size: int | None = None, progress: bool = True) -> GenerateSummary:
-    """Write one output per pair into the generated ``folder``, skipping outputs its maker already made."""
+             adapt_scale: bool = False, batch_size: int | None = None, progress: bool = True,
+             crop=None) -> GenerateSummary:
+    """Write one output per pair into the generated ``folder``, skipping outputs its maker already made. ``crop``:
+    a :class:`dagan.framing.FaceCrop` (crop settings belong in the folder's maker; a pair without a face fails)."""
     from tqdm import tqdm
 
+    from dagan.framing import frame_source
     from dagan.pipeline import animate_image, animate_video, read_source
     from talkingface.media import read_image, write_image
 
@@ -70,15 +73,15 @@ def generate(model, pairs: list[PairRow], folder: GeneratedFolder, *, relative: 
             summary.skipped.append(pair.id)
             continue
         try:
-            source = read_source(pair.source)
+            source = frame_source(read_source(pair.source), str(pair.source), crop)
             if is_video(pair.driving):
                 result = animate_video(model, source, pair.driving, out, relative=relative, adapt_scale=adapt_scale,
-                                       batch_size=batch_size, keep_audio=True, progress=False)
+                                       batch_size=batch_size, keep_audio=True, progress=False, crop=crop)
                 log.info("%s: %d frames, audio %s", out.name, result.frames, "kept" if result.audio else "none")
                 motion = "relative" if relative else "absolute"
             else:
                 log.info("%s: driving %s is an image: motion %s", out.name, pair.driving.name, IMAGE_MOTION_NOTE)
-                write_image(out, animate_image(model, source, read_image(pair.driving)))
+                write_image(out, animate_image(model, source, read_image(pair.driving), crop, str(pair.driving)))
                 summary.absolute_motion.append(pair.id)
                 motion = "absolute"
         except KitError as exc:

@@ -15,6 +15,12 @@ to its own first frame — which is frame ``best`` for both — then reverses th
 output frame depends only on its driving frame, the source and that anchor, so the result is exactly frames
 ``0..end`` animated in order relative to frame ``best``: one forward pass, no reversed decoding or spilling.
 (``tests/dagan/test_pipeline.py`` checks this against the authors' two-halves construction.)
+
+**Face crop** (``crop=FaceCrop("auto", ...)``, :mod:`dagan.framing`): the source and the driving frames are cropped
+the way VoxCeleb was; the box search over the driving frames shares the best-frame search's pass. Decoding passes
+of the driving video: 1 plain; 2 with a best-frame search, a later ``best_frame``, or a crop (with or without the
+search or a given frame: the crop's pass keeps the anchor's pixels). Sources (and driving frames) whose longest side
+is over 2048 px are reduced first, with or without a crop.
 """
 from __future__ import annotations
 
@@ -30,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from dagan.framing import FaceCrop, SourceFrame, frame_source, model_frame, model_frames, scan_driving
 from dagan.model import FRAME_SIZE
 from talkingface.errors import KitError, MediaError
 from talkingface.media import MediaInfo, VideoReader
@@ -130,10 +137,15 @@ class AnimationResult:
     anchor_frame: int               # the driving frame relative motion is measured from
     anchor_reason: str              # "first frame" | "given" | "best frame (<backend>)" | "fallback: …"
     seconds: float
+    output_size: tuple[int, int] = (FRAME_SIZE, FRAME_SIZE)   # (w, h) of the frames written
+    source_box: tuple | None = None   # crop boxes (left, top, right, bottom) with --crop auto
+    driving_box: tuple | None = None
 
     def summary(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        out.update(output=str(self.output), driving_size=list(self.driving_size))
+        out.update(output=str(self.output), driving_size=list(self.driving_size), output_size=list(self.output_size),
+                   source_box=None if self.source_box is None else list(self.source_box),
+                   driving_box=None if self.driving_box is None else list(self.driving_box))
         return out
 
 
@@ -149,13 +161,32 @@ def choose_anchor(image: np.ndarray, reader: VideoReader, best_frame: int | None
         return int(best_frame), "given", None
     if landmarks is None:
         return 0, "first frame", None
-    found = best_driving_frame(image, reader, landmarks, progress=progress, total=count)
+    return _searched(best_driving_frame(image, reader, landmarks, progress=progress, total=count), landmarks)
+
+
+def _searched(found: tuple[int, np.ndarray] | None, landmarks) -> tuple[int, str, np.ndarray | None]:
     if found is None:
         log.warning("no face found in the source or the driving video by the %s landmark backend; animating from "
                     "frame 0", landmarks.name)
         return 0, f"fallback: no face found by the {landmarks.name} landmark backend", None
     log.info("best frame: %d", found[0])
     return found[0], f"best frame ({landmarks.name})", found[1]
+
+
+def choose_cropped_anchor(source: SourceFrame, reader: VideoReader, face_crop: FaceCrop, best_frame: int | None = None,
+                          search: bool = False, progress: bool = False) -> tuple[int, str, np.ndarray | None, tuple]:
+    """:func:`choose_anchor` with a face crop: (index, reason, pixels or None, the driving crop box) from one pass
+    over the driving video that finds the box, searches the best frame (``search``, with the crop's backend) and
+    keeps a given ``best_frame``'s pixels."""
+    if best_frame is not None:
+        choose_anchor(source.image, reader, best_frame)               # the range check
+    scan = scan_driving(reader, face_crop, source.points if search and best_frame is None else None, best_frame,
+                        progress)
+    if best_frame is not None:
+        return int(best_frame), "given", scan.kept, scan.box
+    if not search:
+        return 0, "first frame", None, scan.box
+    return (*_searched(scan.best, face_crop.backend), scan.box)
 
 
 def _anchored_chunks(reader: VideoReader, size: int, anchor: int,
@@ -171,51 +202,81 @@ def _anchored_chunks(reader: VideoReader, size: int, anchor: int,
     return chunks, reader.frame_at(anchor) if pixels is None else pixels
 
 
-def animate_video(model, source: np.ndarray | str | os.PathLike, driving: str | os.PathLike | VideoReader | MediaInfo,
-                  output: str | os.PathLike, *, relative: bool = True, adapt_scale: bool = True,
-                  best_frame: int | None = None, landmarks=None, batch_size: int | None = None,
-                  keep_audio: bool = True, progress: bool = True) -> AnimationResult:
-    """Animate ``source`` (an image array or file) with the driving video (a path, or a VideoReader / MediaInfo
-    already probed); write an H.264 mp4 at the driving video's frame rate with its audio (when it has some and
-    ``keep_audio``). The file appears only when complete.
+def animate_video(model, source: np.ndarray | str | os.PathLike | SourceFrame,
+                  driving: str | os.PathLike | VideoReader | MediaInfo, output: str | os.PathLike, *,
+                  relative: bool = True, adapt_scale: bool = True, best_frame: int | None = None, landmarks=None,
+                  batch_size: int | None = None, keep_audio: bool = True, progress: bool = True,
+                  crop: FaceCrop | None = None) -> AnimationResult:
+    """Animate ``source`` (an image array or file, or a :class:`~dagan.framing.SourceFrame` already framed) with
+    the driving video (a path, or a VideoReader / MediaInfo already probed); write an H.264 mp4 at the driving
+    video's frame rate with its audio (when it has some and ``keep_audio``). The file appears only when complete.
 
     Relative motion is measured from frame ``best_frame`` when given, else from the frame whose landmarks best
     match the source when a ``landmarks`` backend is given (frame 0, with a warning, when no face is found), else
-    from frame 0. Frames are animated in chunks of ``batch_size`` (default: the model's).
+    from frame 0. Frames are animated in chunks of ``batch_size`` (default: the model's). With ``crop`` (mode
+    auto) source and driving are cropped the VoxCeleb way and the search uses the crop's backend; the output is
+    the 256x256 animation, or the source image with it pasted back (``crop.paste_back``).
     """
     from tqdm import tqdm
 
+    from talkingface.faces import Paster
     from talkingface.media import VideoWriter
 
     started = time.perf_counter()
-    image = read_source(source) if isinstance(source, (str, os.PathLike)) else np.asarray(source)
+    cropping = crop is not None and crop.auto
+    if cropping and landmarks is not None and landmarks is not crop.backend:
+        raise ValueError("with a face crop, the best-frame search uses the crop's backend: pass the same one")
+    if not isinstance(source, SourceFrame):
+        name = str(source) if isinstance(source, (str, os.PathLike)) else "source image"
+        image = read_source(source) if isinstance(source, (str, os.PathLike)) else np.asarray(source)
+        source = frame_source(image, name, crop)
     reader = driving if isinstance(driving, VideoReader) else VideoReader(driving)
     if not reader.fps > 0:
         raise MediaError(f"{reader.path}: unknown frame rate; re-time it first (python -m talkingface normalize)")
     size = batch_size or model.batch_size
     audio = reader.info if keep_audio and reader.has_audio else None
-    written = 0
+    written, box = 0, None
+    paster = Paster(source.image, source.box) if cropping and crop.paste_back else None
     with reader:                                 # closes the decoders however this ends
-        anchor, reason, pixels = choose_anchor(image, reader, best_frame, landmarks, progress)
-        src = model.prepare_source(image)
+        if cropping:
+            anchor, reason, pixels, box = choose_cropped_anchor(source, reader, crop, best_frame,
+                                                                landmarks is not None, progress)
+        else:
+            anchor, reason, pixels = choose_anchor(source.image, reader, best_frame, landmarks, progress)
+        src = model.prepare_source(source.model_input)
         if relative:
             chunks, pixels = _anchored_chunks(reader, size, anchor, pixels)
-            init = model.driving_keypoints(pixels)
+            init = model.driving_keypoints(model_frame(pixels, box))
         else:
             chunks, init = reader.chunks(size), None
         with VideoWriter(output, reader.fps, audio=audio) as writer, \
                 tqdm(total=reader.frame_count, unit="frame", desc="animate", disable=not progress) as bar:
-            for out in animate_frames(model, src, chunks, init, relative, adapt_scale):
-                writer.write(out)
+            for out in animate_frames(model, src, model_frames(chunks, box), init, relative, adapt_scale):
+                for frame in (out if paster is None else map(paster.paste, out)):
+                    writer.write(frame)
                 written += len(out)
                 bar.update(len(out))
+            out_size = writer.size or (0, 0)
     return AnimationResult(Path(output), written, reader.fps, tuple(reader.size), audio is not None, anchor, reason,
-                           time.perf_counter() - started)
+                           time.perf_counter() - started, tuple(out_size), source.box, box)
 
 
-def animate_image(model, source: np.ndarray, driving: np.ndarray) -> np.ndarray:
+def animate_image(model, source: np.ndarray | SourceFrame, driving: np.ndarray, crop: FaceCrop | None = None,
+                  driving_name: str = "driving image") -> np.ndarray:
     """One driving image -> one (S, S, 3) uint8 frame (S = ``model.size``, 256), with **absolute** motion: relative
-    motion from a single frame is measured against that same frame, so it would reproduce the source unchanged."""
+    motion from a single frame is measured against that same frame, so it would reproduce the source unchanged.
+    With ``crop`` (mode auto) both images are cropped the VoxCeleb way (KitError naming the image without a face);
+    with ``crop.paste_back`` the result is the source image with the animated crop pasted back."""
+    from talkingface.faces import Paster, crop_box, find_face
     from talkingface.media.frames import as_uint8_frames
 
-    return as_uint8_frames(model.animate(source, np.asarray(driving)[None], relative=False, adapt_scale=False))[0]
+    source = source if isinstance(source, SourceFrame) else frame_source(source, "source image", crop)
+    driving = frame_source(driving, driving_name).image
+    if crop is not None and crop.auto:
+        face = find_face(crop.backend, driving)
+        if face is None:
+            raise KitError(f"{driving_name}: no face found by the {crop.backend.name} face detector (--crop auto)")
+        driving = model_frame(driving, crop_box(face.box, driving.shape))
+    frame = as_uint8_frames(model.animate(source.model_input, np.asarray(driving)[None], relative=False,
+                                          adapt_scale=False))[0]
+    return Paster(source.image, source.box).paste(frame) if crop is not None and crop.paste_back else frame

@@ -17,6 +17,11 @@ every output (weights by sha256, settings, kit version) and the run (config, ver
 the same weights and settings resumes; with others it refuses unless --overwrite; a folder holding files the kit
 did not make (a ground-truth folder, say) is refused. One failing pair is reported and the others still run (exit
 status 1 at the end).
+
+Face crop (docs/face_crop.md): ``--crop auto`` crops every source and driving file the way DaGAN's VoxCeleb
+training data was cropped (``--landmarks`` finds the faces), ``--paste_back`` pastes the animation back into the
+source image. These settings are part of the folder's maker: a run with other crop settings refuses unless
+--overwrite. A pair whose source or driving has no face fails (reported, the others still run).
 """
 from __future__ import annotations
 
@@ -26,9 +31,13 @@ import time
 from collections.abc import Sequence
 
 from dagan.cli.options import (
+    add_crop_arguments,
     add_model_arguments,
+    check_crop_args,
     check_model_args,
+    face_crop_from_args,
     load_model_from_args,
+    model_device,
     model_maker,
     run_record,
     weight_files,
@@ -60,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--resume", action="store_true",
       help="continue an earlier run with the same weights and settings, keeping what it made (the default; the flag "
            "makes it explicit)")
+    add_crop_arguments(p)
     add_model_arguments(p)
     a("--no_progress", action="store_true", help="no progress bar")
     return p
@@ -76,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise KitError("--overwrite and --resume exclude each other")
     log = logging.getLogger("dagan.generate")
     check_model_args(args)
+    check_crop_args(args)
     pairs = find_pairs(args.source_dir, args.driving_dir, args.pairs)      # input errors first
     files = weight_files(args)                                              # every missing weight file at once
     norm = load_dagan_config(args.config).animate_params.normalization_params
@@ -83,6 +94,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     adapt_scale = norm.get("adapt_movement_scale", False) if args.adapt_scale is None else args.adapt_scale
     settings = {"video_driving_motion": {"relative": relative, "adapt_scale": adapt_scale},
                 "image_driving_motion": IMAGE_MOTION_NOTE}
+    backend = None
+    if args.crop == "auto":                  # the backend's name decides the crops: resolve it before the maker
+        from talkingface.landmarks import make_backend
+
+        backend = make_backend(args.landmarks, device=model_device(args))
+    face_crop = face_crop_from_args(args, backend)
+    if face_crop.auto:
+        settings["face_crop"] = face_crop.settings()          # absent with --crop none: earlier folders resume
     inputs = [args.source_dir, args.driving_dir, args.pairs, *files.values()]
     folder = GeneratedFolder(args.save_folder, model_maker(args, files, settings), inputs=inputs,
                              overwrite=args.overwrite)                     # output checks before any work
@@ -98,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "source_dir": args.source_dir, "driving_dir": args.driving_dir, "pairs": args.pairs,
         "save_folder": str(folder.folder)}))
     summary = generate(model, pairs, folder, relative=relative, adapt_scale=adapt_scale,
-                       batch_size=args.batch_size, progress=not args.no_progress)
+                       batch_size=args.batch_size, progress=not args.no_progress, crop=face_crop)
     manifest = folder.finish({**summary.counts(), "seconds": round(time.perf_counter() - started, 1),
                               "failures": [f"{n}: {m}" for n, m in summary.failed]})
     c = summary.counts()

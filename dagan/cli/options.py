@@ -37,6 +37,53 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
            "means nothing)")
 
 
+LANDMARK_HELP = ("auto (face-alignment when its weights are present, else offline), face-alignment (S3FD boxes + "
+                 "2D-FAN, what the authors used), offline (OpenCV Haar face/eyes + mean shape: head pose only)")
+
+
+def add_crop_arguments(p: argparse.ArgumentParser, landmarks: bool = True) -> None:
+    """The face-crop flags (shared by dagan.animate and dagan.generate); ``landmarks``: add --landmarks too."""
+    a = p.add_argument
+    a("--crop", default="none", choices=["none", "auto"],
+      help="none: use the images as given (the authors' demo: they must already be VoxCeleb-like face crops); "
+           "auto: find the face and crop source and driving the way DaGAN's VoxCeleb training data was cropped "
+           "(a square 1.2x the face box, one box for the whole driving clip; docs/face_crop.md); exit 2 when the "
+           "source has no face")
+    a("--paste_back", action="store_true",
+      help="with --crop auto: paste the animated face back into the source image (feathered seam), so the output "
+           "has the source image's size (at most 2048 px on its longest side) instead of 256x256")
+    a("--crop_every", type=int, default=1, metavar="K",
+      help="with --crop auto: look for the face in every K-th driving frame only (faster on long videos; default 1, "
+           "every frame, as the authors' crop scripts do; every frame anyway with --find_best_frame)")
+    if landmarks:
+        a("--landmarks", default="auto", choices=["auto", "face-alignment", "offline"],
+          help=f"face detector / landmark backend for --crop auto: {LANDMARK_HELP}")
+
+
+def face_crop_from_args(args: argparse.Namespace, backend=None):
+    """The :class:`dagan.framing.FaceCrop` the flags ask for (``backend``: the landmark backend, needed for
+    --crop auto). KitError for conflicting flags."""
+    from dagan.framing import FaceCrop
+
+    return FaceCrop(args.crop, paste_back=args.paste_back, every=args.crop_every,
+                    backend=backend if args.crop == "auto" else None)
+
+
+def check_crop_args(args: argparse.Namespace) -> None:
+    """KitError for conflicting face-crop flags (before anything is read or loaded)."""
+    if args.paste_back and args.crop != "auto":
+        raise KitError("--paste_back needs --crop auto (it pastes the animated crop back where it was cut)")
+    if args.crop_every < 1:
+        raise KitError(f"--crop_every must be at least 1, got {args.crop_every}")
+
+
+def model_device(args: argparse.Namespace) -> str:
+    """The device the model flags name (for building a landmark backend before the model)."""
+    from talkingface.device import resolve_device
+
+    return resolve_device("cpu" if args.cpu else args.device)
+
+
 def check_model_args(args: argparse.Namespace) -> None:
     """KitError for unsupported or conflicting model flags (before anything is read or loaded)."""
     if args.generator not in GENERATORS:

@@ -3,6 +3,12 @@
     backend = make_backend("auto", device="cpu")      # face-alignment when its weights are present, else offline
     points = backend.detect(frame)                    # (68, 2) float32 (x, y) pixels of `frame`, or None (no face)
     for points in backend.detect_video(frames): ...   # one result per frame, in order
+    face = backend.detect_face(frame)                 # Face(points, box) or None: box = (left, top, right, bottom)
+    for face in backend.detect_faces(frames): ...
+
+The face box follows the convention of S3FD's boxes, the detector the VoxCeleb crops were made with (the face crop,
+``talkingface.faces``, builds on it): face-alignment reports S3FD's own box, offline its Haar box enlarged by
+``offline.BOX_SCALE``, openface-csv the landmarks' extent raised by a forehead (``base.landmark_box``).
 
 Backends (``BACKENDS``):
 
@@ -28,11 +34,11 @@ import logging
 import os
 
 from talkingface.errors import KitError
-from talkingface.landmarks.base import NUM_POINTS, LandmarkBackend, normalize_landmarks
+from talkingface.landmarks.base import NUM_POINTS, Face, LandmarkBackend, landmark_box, normalize_landmarks
 
 BACKENDS = ("auto", "face-alignment", "offline", "openface-csv")
 
-__all__ = ["BACKENDS", "NUM_POINTS", "LandmarkBackend", "make_backend", "normalize_landmarks"]
+__all__ = ["BACKENDS", "NUM_POINTS", "Face", "LandmarkBackend", "landmark_box", "make_backend", "normalize_landmarks"]
 
 
 def make_backend(name: str = "auto", device: str = "cpu", csv_path: str | os.PathLike | None = None,

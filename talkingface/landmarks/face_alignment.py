@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from talkingface.errors import KitError, WeightsError
-from talkingface.landmarks.base import LandmarkBackend
+from talkingface.landmarks.base import Face, LandmarkBackend, landmark_box
 
 
 class FaceAlignmentBackend(LandmarkBackend):
@@ -51,12 +51,24 @@ class FaceAlignmentBackend(LandmarkBackend):
             raise WeightsError(f"{s3fd}: not an S3FD state dict ({str(exc).splitlines()[0]})") from None
 
     def detect(self, frame: np.ndarray) -> np.ndarray | None:
+        face = self.detect_face(frame)
+        return None if face is None else face.points
+
+    def detect_faces(self, frames):
+        for frame in frames:
+            yield self.detect_face(frame)
+
+    def detect_face(self, frame: np.ndarray) -> Face | None:
+        """Landmarks of the largest face and its S3FD box (the detector the VoxCeleb crops were made with)."""
         frame = np.ascontiguousarray(frame[..., :3])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # face-alignment warns on every frame without a face
             result = self.fa.get_landmarks_from_image(frame, return_bboxes=True)
-        points, boxes = result[0], result[1]
+        points, boxes = result[0], result[2]          # (landmarks, scores, detected faces)
         if not points:
             return None
         areas = [(b[2] - b[0]) * (b[3] - b[1]) for b in boxes] if boxes is not None else [0]
-        return np.asarray(points[int(np.argmax(areas))][:, :2], dtype=np.float32)
+        best = int(np.argmax(areas))
+        found = np.asarray(points[best][:, :2], dtype=np.float32)
+        box = np.asarray(boxes[best][:4], np.float64) if boxes is not None else landmark_box(found)
+        return Face(found, box)

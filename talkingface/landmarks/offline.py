@@ -1,7 +1,12 @@
 """The ``offline`` landmark backend: OpenCV's bundled Haar cascades (face box, eyes) fit a 68-point mean shape.
 
 Needs no downloaded weights. It sees head position, size, in-plane rotation and a coarse yaw/pitch, not expression:
-good enough to choose a driving frame by head pose, not for metrics such as AKD.
+good enough to choose a driving frame by head pose, not for metrics such as AKD. Faces smaller than a sixth of the
+frame's shorter side are not looked for.
+
+Its face box (:meth:`OfflineBackend.detect_face`) is the Haar box enlarged by :data:`BOX_SCALE` about its centre, to
+stand in for the S3FD box the VoxCeleb crops were made from (docs/face_crop.md: with it, the crop rule re-crops the
+DaGAN authors' VoxCeleb driving clip to its own frame).
 """
 from __future__ import annotations
 
@@ -10,7 +15,11 @@ import os
 import numpy as np
 
 from talkingface.errors import KitError
-from talkingface.landmarks.base import NUM_POINTS, LandmarkBackend
+from talkingface.landmarks.base import NUM_POINTS, Face, LandmarkBackend
+
+#: Haar face box -> S3FD-like box: measured so that the union of the Haar boxes of the DaGAN authors' VoxCeleb
+#: driving clip (40,46)-(226,213) in 256x256, enlarged by 1.2 (the crop rule), gives the clip's own 256-px side
+BOX_SCALE = 1.15
 
 
 def mean_shape() -> np.ndarray:
@@ -79,6 +88,15 @@ class OfflineBackend(LandmarkBackend):
         return picked[0], picked[1]
 
     def detect(self, frame: np.ndarray) -> np.ndarray | None:
+        face = self.detect_face(frame)
+        return None if face is None else face.points
+
+    def detect_faces(self, frames):
+        for frame in frames:
+            yield self.detect_face(frame)
+
+    def detect_face(self, frame: np.ndarray) -> Face | None:
+        """Landmarks (the fitted mean shape) and the Haar box enlarged by BOX_SCALE, in ``frame``'s pixels."""
         cv2 = self._cv2
         frame = np.asarray(frame)
         scale = self.WORK_SIZE / min(frame.shape[:2])
@@ -97,4 +115,6 @@ class OfflineBackend(LandmarkBackend):
             src = np.hstack([self._anchors, np.ones((3, 1))])
             affine = np.linalg.solve(src, target)                      # (3, 2): [x y 1] @ affine
             points = np.hstack([self.template, np.ones((NUM_POINTS, 1))]) @ affine
-        return (points / scale).astype(np.float32)
+        cx, cy, half = x + w / 2, y + h / 2, BOX_SCALE * max(w, h) / 2
+        box = np.array([cx - half, cy - half, cx + half, cy + half]) / scale
+        return Face((points / scale).astype(np.float32), box)

@@ -50,6 +50,7 @@ class OpenFaceCSVBackend(LandmarkBackend):
     number), ``image_csv`` for a still image (the source)."""
 
     name = "openface-csv"
+    frame_indexed = True          # detect_video answers by frame number
 
     def __init__(self, video_csv: str | os.PathLike | None = None, image_csv: str | os.PathLike | None = None):
         if video_csv is None and image_csv is None:

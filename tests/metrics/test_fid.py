@@ -145,7 +145,8 @@ def test_reference_statistics_cache(fid_weights, tmp_path):
 
 
 def test_weights_errors(fid_weights, tmp_path):
-    with pytest.raises(WeightsError, match=r"weights missing: .*nope\.pth \(`python -m talkingface weights fetch fid_inception"):
+    with pytest.raises(WeightsError, match=r"weights missing: .*nope\.pth "
+                                           r"\(`python -m talkingface weights fetch fid_inception"):
         create_metric("fid", weights=tmp_path / "nope.pth")
     state = torch.load(fid_weights["path"], weights_only=True)
     del state["Mixed_7c.branch_pool.conv.weight"]

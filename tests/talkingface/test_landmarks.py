@@ -167,3 +167,38 @@ def test_face_alignment_builds_from_local_files_only(tmp_path, monkeypatch):
     assert not (tmp_path / "torch").exists()
     with pytest.raises(WeightsError, match="2D-FAN-4"):
         FaceAlignmentBackend("cpu", tmp_path / "s3fd.pth", tmp_path / "s3fd.pth")
+
+
+def test_face_alignment_reports_the_largest_face_with_its_s3fd_box():
+    """detect_face / detect take the largest detected face, and detect_face its S3FD box (get_landmarks_from_image
+    returns (landmarks, scores, boxes)); built without weights, the detector answers are given."""
+    from talkingface.landmarks import Face
+
+    small, large = np.zeros((68, 2), np.float32), np.ones((68, 2), np.float32)
+
+    class FakeFA:
+        def get_landmarks_from_image(self, frame, return_bboxes=False):
+            assert return_bboxes
+            return [small, large], None, [np.array([0, 0, 10, 10, 0.9]), np.array([5, 5, 45, 55, 0.99])]
+
+    backend = FaceAlignmentBackend.__new__(FaceAlignmentBackend)
+    backend.fa = FakeFA()
+    face = backend.detect_face(np.zeros((64, 64, 3), np.uint8))
+    assert isinstance(face, Face) and (face.points == 1).all()
+    np.testing.assert_array_equal(face.box, [5, 5, 45, 55])
+    np.testing.assert_array_equal(backend.detect(np.zeros((64, 64, 3), np.uint8)), large)
+    assert [f.box[2] for f in backend.detect_faces([np.zeros((8, 8, 3), np.uint8)] * 2)] == [45, 45]
+
+
+def test_face_boxes_of_the_offline_and_landmark_only_backends():
+    """offline: the Haar box enlarged by BOX_SCALE (square, around the fitted landmarks); a landmark-only backend:
+    the landmarks' extent with a forehead (FOREHEAD landmark heights) above."""
+    from talkingface.landmarks import landmark_box
+    from talkingface.landmarks.base import FOREHEAD
+
+    face = OfflineBackend().detect_face(astronaut_head(0))
+    left, top, right, bot = face.box
+    assert right - left == pytest.approx(bot - top)
+    assert left < face.points[:, 0].min() + 5 and right > face.points[:, 0].max() - 5
+    points = np.array([[10, 20], [50, 20], [30, 70]] + [[30, 40]] * 65, np.float32)
+    np.testing.assert_allclose(landmark_box(points), [10, 20 - FOREHEAD * 50, 50, 70])
