@@ -1,4 +1,4 @@
-"""Files in and out: input checks, output checks, and atomic writes (temporary sibling + rename) for every writer.
+"""Files in and out: input checks, atomic writes (temporary sibling + rename) for every writer, file stamps.
 
 Every writer in the kit writes to :func:`temp_sibling` (or inside :func:`atomic_path`) and renames onto the final
 name only on success, so a crash never leaves a half-written file under the name a user (or a resuming run) looks
@@ -8,6 +8,7 @@ user creates.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -105,3 +106,31 @@ def prepare_output(dst: str | os.PathLike[str], src: Path | None = None) -> Path
     except OSError as exc:
         raise MediaError(f"{out}: cannot create its folder ({exc.strerror})") from None
     return out
+
+
+FINGERPRINT_BYTES = 64 * 1024       # hashed at each end of a file
+
+
+def fingerprint(path: str | os.PathLike[str], size: int) -> str:
+    """sha256 of the size and the first and last 64 KB of a file (the whole file when it is under 128 KB); 16 hex
+    digits. Cheap (two reads), and torch/zip weights files end with their central directory, which holds every
+    member's CRC-32, so a retrained weights file of the same size changes its last bytes too."""
+    h = hashlib.sha256(str(size).encode())
+    with open(path, "rb") as fh:
+        h.update(fh.read(FINGERPRINT_BYTES))
+        if size > 2 * FINGERPRINT_BYTES:
+            fh.seek(size - FINGERPRINT_BYTES)
+        h.update(fh.read(FINGERPRINT_BYTES))
+    return h.hexdigest()[:16]
+
+
+def file_stamp(path: str | os.PathLike[str] | None) -> list | None:
+    """[path, size, mtime_ns, fingerprint] of a file — what caches key on, so a file replaced by another of the same
+    size and mtime (``cp -p``) still counts as new; size, mtime and fingerprint are None when it cannot be read."""
+    if path is None:
+        return None
+    try:
+        st = Path(path).stat()
+        return [str(path), st.st_size, st.st_mtime_ns, fingerprint(path, st.st_size)]
+    except OSError:
+        return [str(path), None, None, None]

@@ -1,10 +1,25 @@
-"""The resume cache: one JSON line per finished sample in ``<output_path>/results_cache.jsonl``.
+"""The resume cache: one JSON line per finished sample in ``<output_path>/results_cache.jsonl``, keyed on every input.
 
-Each line is written, flushed and fsync'ed as soon as its sample is done, so a killed run loses at most the sample
-it was scoring. A line is keyed by: run name, sample id, size + mtime of the generated / ground-truth / source files,
-the set of metrics scored per sample and their protocol options. On start the file is read, a truncated last line
-(from a kill) is cut off, and samples whose key is present are taken from it instead of being scored again.
-Per-sample FID Inception features live next to it in ``cache/fid/<key>.npy`` so resumed samples are not re-encoded.
+Keys, by design (tests/evaluate/test_cache_keys.py checks that each is exact):
+
+* a line's **sample key** hashes the run name, the sample id, its identity flag, the resize option and the
+  :func:`file_stamp` of its generated, ground-truth and source files (path, size, mtime and a content fingerprint, so
+  a file replaced with one of the same size and mtime, e.g. ``cp -p``, still counts as new). The source enters the
+  key because the visuals show it;
+* inside a line, each metric's value carries a **metric key** (``Metrics.keys``: its protocol, options and the
+  stamps of its weights files, e.g. FID's Inception, LPIPS' AlexNet and linear layers, SyncNet). A sample whose line
+  is found is scored again only for the metrics whose key changed (or that were not asked for before); the others
+  keep their values. A new line with the merged record is appended; the last line of a key wins.
+
+Per-sample FID Inception features live in ``cache/fid/<sample key>_<FID key>.npy`` (the FID key holds the Inception
+stamp), so resumed samples are not re-encoded and new weights re-encode every sample.
+
+Writing: each line is written in one piece, flushed and fsync'ed as soon as its sample is done, so a killed run loses
+at most the sample it was scoring. A write that fails midway is cut off again, so the file stays whole lines; a kill
+mid-line leaves a partial last line, which the next run drops (``dropped_lines``). A failing fsync stops the run
+with an OutputError: it is not retried, because after a failed fsync the kernel may have dropped the unwritten
+pages and a second fsync can report success without them (the line stays in the file; the next run reads it if it
+is whole and scores the sample again if it is not).
 """
 from __future__ import annotations
 
@@ -16,32 +31,53 @@ from typing import Any, Optional
 
 import numpy as np
 
-from talkingface.fsutil import atomic_path
+from talkingface.errors import OutputError, describe_os_error
+from talkingface.fsutil import atomic_path, file_stamp
 
 CACHE_NAME = "results_cache.jsonl"
-CACHE_VERSION = 1
-
-
-def file_stamp(path: Optional[Path]) -> Optional[list]:
-    if path is None:
-        return None
-    try:
-        st = Path(path).stat()
-    except OSError:
-        return [str(path), None, None]
-    return [str(path), st.st_size, st.st_mtime_ns]
-
-
-def sample_key(run: str, sample, metric_options: dict) -> str:
-    """A stable hash of everything a sample's cached values depend on."""
+CACHE_VERSION = 2
+def sample_key(run: str, sample, options: dict) -> str:
+    """A stable hash of the files of a sample and the options every metric's value depends on (``options``)."""
     payload = {"v": CACHE_VERSION, "run": run, "sample": sample.sample, "same": sample.same_identity,
                "files": [file_stamp(sample.generated), file_stamp(sample.reference), file_stamp(sample.source)],
-               "metrics": metric_options}
+               "options": options}
     return hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def stale_metrics(entry: Optional[dict], wanted: set, keys: dict) -> set:
+    """The metrics of ``wanted`` a cached ``entry`` cannot give: no entry, a failed sample, or a different key."""
+    if entry is None or entry["record"].get("error"):
+        return set(wanted)
+    have = entry.get("metrics", {})
+    return {name for name in wanted if have.get(name) != keys.get(name)}
+
+
+def merge_records(base: Optional[dict], new: dict, scored: set) -> dict:
+    """``new`` (the record of a sample scored again for the metrics ``scored``) completed with the values of the
+    other metrics from the cached record ``base``."""
+    if base is None or new.get("error"):
+        return new
+    out = dict(new)
+    out["values"] = {**{k: v for k, v in base["values"].items() if k not in scored}, **new["values"]}
+    out["not_computable"] = {**{k: v for k, v in base["not_computable"].items() if k not in scored},
+                             **new["not_computable"]}
+    out["extras"] = {**base.get("extras", {}), **new.get("extras", {})}
+    out["notes"] = list(dict.fromkeys(new["notes"] + base.get("notes", [])))
+    return out
+
+
+def present(record: dict, names: list, groups: list) -> dict:
+    """A cached record as this run reports it: values and reasons of the requested metrics ``names`` only, and the
+    extras of the requested video-metric ``groups`` (the cache may hold more from runs that asked for more)."""
+    out = dict(record)
+    out["values"] = {k: v for k, v in record["values"].items() if k in names}
+    out["not_computable"] = {k: v for k, v in record["not_computable"].items() if k in names}
+    out["extras"] = {k: v for k, v in record.get("extras", {}).items() if "/" not in k or k in groups}
+    return out
+
+
 class ResultCache:
-    """Append-only JSONL of finished samples; ``get(key)`` → the cached record or None."""
+    """Append-only JSONL of finished samples: ``get(key)`` → ``{"record", "metrics"}`` or None; ``put``."""
 
     def __init__(self, output_path: Path):
         self.path = Path(output_path) / CACHE_NAME
@@ -49,7 +85,7 @@ class ResultCache:
         self.records: dict[str, dict] = {}
         self.dropped_lines = 0
         self._load()
-        self._fh = None
+        self._fd: Optional[int] = None
 
     def _load(self) -> None:
         if not self.path.exists():
@@ -63,21 +99,45 @@ class ResultCache:
         for line in data[:end].splitlines():
             try:
                 entry = json.loads(line)
-                self.records[entry["key"]] = entry["record"]
-            except (ValueError, KeyError, TypeError):
+                self.records[entry["key"]] = {"record": entry["record"], "metrics": dict(entry.get("metrics", {}))}
+            except (ValueError, KeyError, TypeError, AttributeError):
                 self.dropped_lines += 1
 
     def get(self, key: str) -> Optional[dict]:
         return self.records.get(key)
 
-    def put(self, key: str, record: dict) -> None:
-        if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = self.path.open("a", encoding="utf-8")
-        self._fh.write(json.dumps({"key": key, "record": record}, default=_plain) + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self.records[key] = record
+    def put(self, key: str, record: dict, metrics: Optional[dict] = None) -> None:
+        """Append one line and make it durable; raises OutputError when it cannot (see the module docstring)."""
+        line = (json.dumps({"key": key, "metrics": metrics or {}, "record": record}, default=_plain) + "\n").encode()
+        try:
+            if self._fd is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            start = os.lseek(self._fd, 0, os.SEEK_END)
+        except OSError as exc:
+            raise OutputError(f"{self.path}: resume cache cannot be written ({describe_os_error(exc)})") from None
+        try:
+            self._write_line(line)
+        except BaseException as exc:             # never leave a partial line for the next append to glue onto
+            try:
+                os.ftruncate(self._fd, start)
+            except OSError:
+                pass
+            if isinstance(exc, OSError):
+                raise OutputError(f"{self.path}: resume cache line not written ({describe_os_error(exc)}); "
+                                  f"the samples scored so far are kept") from None
+            raise
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise OutputError(f"{self.path}: resume cache not saved to disk (fsync failed: "
+                              f"{describe_os_error(exc)}); stopping, not retrying: the run can be resumed") from None
+        self.records[key] = {"record": record, "metrics": dict(metrics or {})}
+
+    def _write_line(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]
 
     # FID features of one sample (float32 is exactly what pytorch-fid's Inception returns)
     def feature_path(self, key: str) -> Path:
@@ -99,9 +159,9 @@ class ResultCache:
             np.save(tmp, np.asarray(feats, dtype=np.float32))
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _plain(value: Any) -> Any:

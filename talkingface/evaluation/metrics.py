@@ -1,5 +1,5 @@
 """The metric objects of an evaluation, built once from the registry: per kind, with a reason for each one that is
-unavailable (missing weights or packages), and the options the per-sample cache keys depend on."""
+unavailable (missing weights or packages), and each metric's cache key (protocol, options, weights files)."""
 from __future__ import annotations
 
 import hashlib
@@ -22,7 +22,9 @@ class Metrics:
     unavailable: dict = field(default_factory=dict)    # name -> reason
     missing_weights: dict = field(default_factory=dict)  # manifest name -> path, over every unavailable metric
     protocols: dict = field(default_factory=dict)      # name -> protocol line of the built object
-    options: dict = field(default_factory=dict)        # what per-sample cache keys depend on
+    options: dict = field(default_factory=dict)        # name -> [protocol, options] of each per-sample metric
+    weights: dict = field(default_factory=dict)        # name -> stamps of its weights files (evaluation.cache)
+    keys: dict = field(default_factory=dict)           # name -> cache key: protocol, options, weights stamps
     factory: Optional[Callable] = None
     device: str = "cpu"
     _first_fid: Any = None
@@ -88,7 +90,22 @@ def build_metrics(cfg, device: str, factory: Optional[Callable] = None) -> Metri
             continue
         out.video.append((names, obj))
     out.options = {n: [out.protocols[n], opts.get(n, {})] for n in out.per_sample}
+    for name in out.specs:
+        if name not in out.unavailable:
+            out.weights[name] = weights_stamps(name, cfg)
+    out.keys = {n: options_hash([n, *out.options[n], out.weights[n]]) for n in out.per_sample}
     return out
+
+
+def weights_stamps(name: str, cfg) -> list:
+    """[[manifest name, file stamp], ...] of the weights files metric ``name`` loads (S3FD too for face-track LSE),
+    resolved as the metric resolves them (checkpoints folder, torch hub cache, installed package)."""
+    from talkingface.fsutil import file_stamp
+    from talkingface.weights import weight_path
+
+    spec = get_spec(name)
+    files = list(spec.weights) + (["s3fd"] if spec.kind == "video" and cfg.lse_mode == "face-track" else [])
+    return [[f, file_stamp(weight_path(f, required=False))] for f in files]
 
 
 def options_hash(obj) -> str:

@@ -18,10 +18,10 @@ import numpy as np
 from talkingface.errors import KitError, MediaError, one_line
 from talkingface.evaluation.aggregate import run_result
 from talkingface.evaluation.batcher import Batcher, SampleState
-from talkingface.evaluation.cache import file_stamp, sample_key
+from talkingface.evaluation.cache import merge_records, present, sample_key, stale_metrics
 from talkingface.evaluation.frames import FrameFile, PairedStream, fid_stride
 from talkingface.evaluation.metrics import options_hash
-from talkingface.fsutil import write_bytes_atomic
+from talkingface.fsutil import file_stamp, write_bytes_atomic
 from talkingface.generated import provenance_of
 from talkingface.report.visuals import encode_png, middle_frame, side_by_side
 
@@ -36,8 +36,10 @@ class RunScorer:
         self.batcher = None
         self.seconds: dict[str, float] = {}
         self.n_cached = self.n_computed = 0
-        self.key_options = {"metrics": metrics.options, "resize": cfg.resize}
-        self.fid_tag = options_hash([metrics.protocols.get("fid"), metrics.fid_opts, cfg.fid_max_frames_per_video])
+        self.key_options = {"resize": cfg.resize}     # each metric's own key: metrics.keys (evaluation.cache)
+        self.fid_tag = options_hash([metrics.protocols.get("fid"), metrics.fid_opts, cfg.fid_max_frames_per_video,
+                                     metrics.weights.get("fid")])
+        self._groups = ["/".join(names) for names, _ in metrics.video]
 
     # ------------------------------------------------------------------ samples
     def score(self) -> dict:
@@ -69,26 +71,29 @@ class RunScorer:
         try:
             for i, sample in enumerate(self.plan.samples):
                 key = sample_key(self.plan.name, sample, self.key_options)
-                cached = self.cache.get(key)
-                if cached is not None:
-                    records[i] = cached
+                entry = self.cache.get(key)
+                wanted = self._wanted(sample)
+                stale = stale_metrics(entry, wanted - {"fid"}, self.metrics.keys)
+                failed = entry is not None and bool(entry["record"].get("error"))
+                feats = self.cache.get_features(self._fkey(key)) if "fid" in wanted and not failed else None
+                if feats is not None:
+                    self.fid.add_generated_features(feats)
+                if entry is not None and not stale:
+                    records[i] = present(entry["record"], self.metrics.per_sample, self._groups)
                     self.n_cached += 1
-                    if self.fid is not None and cached.get("error") is None:
-                        feats = self.cache.get_features(self._fkey(key))
-                        if feats is not None:
-                            self.fid.add_generated_features(feats)
-                        else:                       # re-encode this sample's frames for FID only
-                            state = SampleState(sample, key, {"fid"}, fid_max=self.cfg.fid_max_frames_per_video)
-                            self._stream(state, batcher)
-                            open_states.append((i, state, True))
-                else:
-                    state = SampleState(sample, key, self._wanted(sample), fid_max=self.cfg.fid_max_frames_per_video)
+                    bar.update(1)
+                    if "fid" in wanted and feats is None and not failed:    # re-encode its frames for FID only
+                        state = SampleState(sample, key, {"fid"}, fid_max=self.cfg.fid_max_frames_per_video)
+                        self._stream(state, batcher)
+                        open_states.append((i, state, None, False))
+                else:                               # scored for the metrics the cache cannot give, merged with it
+                    if "fid" in wanted and feats is None:
+                        stale.add("fid")
+                    state = SampleState(sample, key, stale, fid_max=self.cfg.fid_max_frames_per_video)
                     self._stream(state, batcher)
                     self._video_metrics(state)
-                    open_states.append((i, state, False))
+                    open_states.append((i, state, None if failed else entry, True))
                 open_states = self._finish_ready(open_states, records, bar)
-                if cached is not None:
-                    bar.update(1)
             batcher.flush()
             open_states = self._finish_ready(open_states, records, bar)
         finally:
@@ -111,7 +116,9 @@ class RunScorer:
 
     def _stream(self, state: SampleState, batcher: Batcher) -> None:
         s, cfg = state.sample, self.cfg
-        full_ref = [n for n in state.wanted if n in self.metrics.image and self.metrics.specs[n].full_reference]
+        # frames are paired with the ground truth whenever a full-reference metric applies to the sample, even when
+        # only some metrics are scored again: every metric sees the same (paired) frames as in a fresh run
+        full_ref = [n for n in self._wanted(s) if n in self.metrics.image and self.metrics.specs[n].full_reference]
         if s.same_identity and s.reference is None and state.wanted != {"fid"}:
             why = ("no ground truth with the same name" if self.plan.reference_dir is not None
                    else "no ground truth (folder or file missing)")
@@ -165,7 +172,7 @@ class RunScorer:
 
     def _video_metrics(self, state: SampleState) -> None:
         for names, metric in self.metrics.video:
-            if state.error is not None or not state.sample.is_video:
+            if state.error is not None or not state.sample.is_video or not state.wanted & set(names):
                 continue
             if not state.extras.get("has_audio"):
                 for n in names:
@@ -191,20 +198,22 @@ class RunScorer:
 
     def _finish_ready(self, open_states: list, records: list, bar) -> list:
         left = []
-        for i, state, refeed in open_states:
+        for i, state, base, scored in open_states:
             if not state.streamed or state.pending > 0:
-                left.append((i, state, refeed))
+                left.append((i, state, base, scored))
                 continue
             if self.fid is not None and state.error is None and state.fid_feats:
                 feats = np.concatenate(state.fid_feats)
                 self.fid.add_generated_features(feats)
                 self.cache.put_features(self._fkey(state.key), feats)
-            if refeed:
+            if not scored:                          # FID features of a cached sample only
                 continue
             if self.cfg.save_visuals and state.error is None:
                 self._save_visual(state)
-            records[i] = state.record()
-            self.cache.put(state.key, records[i])
+            record = merge_records(base and base["record"], state.record(), state.wanted)
+            keys = {**(base["metrics"] if base else {}), **{n: self.metrics.keys[n] for n in self.metrics.per_sample}}
+            self.cache.put(state.key, record, keys)
+            records[i] = present(record, self.metrics.per_sample, self._groups)
             self.n_computed += 1
             bar.update(1)
         return left

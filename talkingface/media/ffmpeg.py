@@ -87,3 +87,16 @@ def run_ffmpeg(args: Sequence[str], what: str, *, stdout: int | None = None) -> 
 def container_args(path: Path) -> list[str]:
     """Muxer flags for an output name: mp4/mov get ``+faststart`` (index first, streamable, truncation detectable)."""
     return ["-movflags", "+faststart"] if path.suffix.lower() in {".mp4", ".mov", ".m4v"} else []
+
+
+def h264_args(path: Path) -> list[str]:
+    """Extra libx264 flags for a container. AVI stores no presentation timestamps, so the 2-frame delay of B-frames
+    shows as video starting 80 ms late (at 25 fps) and repeated frames in ffmpeg's output: ``-bf 0`` there."""
+    return ["-bf", "0"] if Path(path).suffix.lower() == ".avi" else []
+
+
+def audio_codec(path: Path) -> str:
+    """The audio codec written into a container: AAC (its 1024-sample encoder priming is cut by the mp4/mov edit
+    list and Matroska's codec delay), PCM in AVI, which cannot signal the priming (AAC there plays 1024 samples late:
+    64 ms at 16 kHz, 23 ms at 44.1 kHz)."""
+    return "pcm_s16le" if Path(path).suffix.lower() == ".avi" else "aac"

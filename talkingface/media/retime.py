@@ -5,7 +5,7 @@ import os
 
 from talkingface.errors import MediaError
 from talkingface.fsutil import atomic_path, prepare_output
-from talkingface.media.ffmpeg import container_args, rate_str, run_ffmpeg
+from talkingface.media.ffmpeg import audio_codec, container_args, h264_args, rate_str, run_ffmpeg
 from talkingface.media.probe import MediaInfo, probe
 
 
@@ -20,8 +20,9 @@ def _even_pad_filter(width: int, height: int) -> list[str]:
 
 def to_constant_fps(src: str | os.PathLike[str], dst: str | os.PathLike[str], fps: float = 25,
                     *, crf: int = 18, preset: str = "medium") -> MediaInfo:
-    """Re-time ``src`` to constant ``fps`` (H.264 yuv420p, audio AAC) keeping its duration (within one frame) and
-    its audio (copied when already AAC, else encoded). Frames are dropped or repeated by ffmpeg's ``fps`` filter
+    """Re-time ``src`` to constant ``fps`` (H.264 yuv420p, audio AAC; PCM and no B-frames in AVI, see
+    :func:`~talkingface.media.ffmpeg.audio_codec`) keeping its duration (within one frame) and its audio in sync
+    (copied when already in that codec, else encoded). Frames are dropped or repeated by ffmpeg's ``fps`` filter
     (nearest timestamp). Odd sizes are padded by one pixel (last row/column repeated). Written atomically.
     Returns the probe of the result."""
     info = probe(src)
@@ -30,9 +31,11 @@ def to_constant_fps(src: str | os.PathLike[str], dst: str | os.PathLike[str], fp
     out = prepare_output(dst, info.path)
     filters = [f"fps={rate_str(fps)}", *_even_pad_filter(info.width, info.height)]
     args = ["-y", "-i", info.path, "-map", "0:v:0", "-vf", ",".join(filters),
-            "-c:v", "libx264", "-preset", preset, "-crf", int(crf), "-pix_fmt", "yuv420p", "-fps_mode", "cfr"]
+            "-c:v", "libx264", "-preset", preset, "-crf", int(crf), *h264_args(out), "-pix_fmt", "yuv420p",
+            "-fps_mode", "cfr"]
     if info.has_audio:
-        args += ["-map", "0:a:0", "-c:a", "copy" if info.audio_codec == "aac" else "aac"]
+        codec = audio_codec(out)
+        args += ["-map", "0:a:0", "-c:a", "copy" if info.audio_codec == codec else codec]
     with atomic_path(out) as tmp:
         run_ffmpeg([*args, *container_args(out), tmp], f"{info.path}: cannot re-time to {fps} fps")
     return probe(out)

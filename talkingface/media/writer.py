@@ -8,7 +8,10 @@
 * Colour: RGB is converted to limited-range BT.601 YUV and tagged so (``smpte170m``, ``tv``).
 * **Audio** (``audio=`` any media file with an audio stream, or its :class:`MediaInfo`) is encoded to AAC and
   muxed in a second, stream-copy pass when the writer closes. The video length wins: audio longer than the video
-  is cut at the last frame, shorter audio is padded with silence to the video's duration.
+  is cut at the last frame, shorter audio is padded with silence to the video's duration. Sync is exact (sample
+  0 of the audio plays with frame 0; tests/talkingface/test_av_sync.py): AAC's 1024-sample encoder priming is cut
+  by the container (mp4/mov edit list, Matroska codec delay). AVI can signal neither the priming nor B-frame
+  reordering, so an ``.avi`` gets PCM audio and H.264 without B-frames (:func:`~talkingface.media.ffmpeg.h264_args`).
 * **Atomic**: everything is written to a hidden temporary file in the destination folder and renamed with
   ``os.replace`` only when ffmpeg succeeded; an exception (inside ``with`` or from ffmpeg) removes the temporary
   files, so a crash never leaves a half-written video under the final name.
@@ -26,7 +29,15 @@ import numpy as np
 
 from talkingface.errors import MediaError
 from talkingface.fsutil import prepare_output, remove_quietly, temp_sibling
-from talkingface.media.ffmpeg import container_args, ffmpeg_exe, last_error_line, rate_str, run_ffmpeg
+from talkingface.media.ffmpeg import (
+    audio_codec,
+    container_args,
+    ffmpeg_exe,
+    h264_args,
+    last_error_line,
+    rate_str,
+    run_ffmpeg,
+)
 from talkingface.media.frames import as_uint8_frames
 from talkingface.media.probe import MediaInfo, require_audio
 
@@ -69,12 +80,14 @@ class VideoWriter:
         self.size = (width, height)
         self._pad = (height % 2, width % 2)
         out_w, out_h = width + self._pad[1], height + self._pad[0]
-        self._tmp_video = temp_sibling(self.path if self.audio is None else self.path.with_suffix(".mp4"))
+        # the audio pass stream-copies this file; AVI keeps its 1/fps time base only when copied from AVI
+        plain = self.audio is None or self.path.suffix.lower() == ".avi"
+        self._tmp_video = temp_sibling(self.path if plain else self.path.with_suffix(".mp4"))
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the writer
         cmd = [ffmpeg_exe(), "-hide_banner", "-v", "error", "-y",
                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{out_w}x{out_h}", "-framerate", self._rate, "-i", "-",
-               "-an", "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p",
-               *_COLOUR_TAGS, *container_args(self._tmp_video), str(self._tmp_video)]
+               "-an", "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), *h264_args(self.path),
+               "-pix_fmt", "yuv420p", *_COLOUR_TAGS, *container_args(self._tmp_video), str(self._tmp_video)]
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
 
     def write(self, frames) -> None:
@@ -134,7 +147,8 @@ class VideoWriter:
                 final_tmp = temp_sibling(self.path)
                 duration = Fraction(self.frame_count) / Fraction(self._rate)
                 run_ffmpeg(["-y", "-i", self._tmp_video, "-i", self.audio, "-map", "0:v:0", "-map", "1:a:0",
-                            "-c:v", "copy", "-af", "apad", "-c:a", "aac", "-t", f"{float(duration):.6f}",
+                            "-c:v", "copy", "-af", "apad", "-c:a", audio_codec(self.path),
+                            "-t", f"{float(duration):.6f}",
                             *container_args(self.path), final_tmp], f"{self.path}: cannot mux audio from {self.audio}")
             os.replace(final_tmp, self.path)
         except BaseException:

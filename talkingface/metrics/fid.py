@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from talkingface.errors import KitError, MediaError, WeightsError
-from talkingface.fsutil import write_bytes_atomic
+from talkingface.fsutil import file_stamp, write_bytes_atomic
 from talkingface.metrics.base import (
     MetricSpec,
     NotComputable,
@@ -94,8 +94,9 @@ def fingerprint_files(paths: Iterable) -> str:
 
 
 def _weights_identity(path: Path) -> str:
-    st = path.stat()
-    return f"{path.name}:{st.st_size}"
+    """Name, size, mtime and content fingerprint of the Inception file: new weights never reuse old statistics."""
+    _, size, mtime, digest = file_stamp(path)
+    return f"{path.name}:{size}:{mtime}:{digest}"
 
 
 class FidMetric:
