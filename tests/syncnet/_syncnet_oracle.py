@@ -1,23 +1,64 @@
-"""The test oracle (kept in tests/, not shipped): syncnet_python's ``SyncNetInstance.evaluate`` written as the straightforward loop it is.
+"""The test oracle (tests only, not shipped): syncnet_python's ``SyncNetInstance.evaluate`` as the plain loop it is.
 
-Kept on purpose slow and literal (frames written as JPEG files and read back with ``cv2.imread``, the whole clip
-held as one float tensor, windows cut in a Python loop in batches of 20, the 3-D-convolution forward, one
-``pairwise_distance`` per frame), so that the fast path in :mod:`syncnet.protocol` is checked against the protocol
-itself. Not for users: it holds the whole video in memory.
+Kept on purpose slow, literal and independent of the code under test: nothing is imported from ``syncnet.*`` (no
+constants, no audio or frame reading; the network is whatever model the caller passes, and
+tests/syncnet/test_syncnet_golden.py pins the kit's network to syncnet_python's own run). As syncnet_python does, it
+runs ffmpeg itself (frames written as JPEG files and read back with ``cv2.imread``, the audio written as a 16 kHz
+wav and read with ``scipy.io.wavfile``), holds the whole clip as one float tensor, cuts windows in a Python loop in
+batches of 20, runs the 3-D-convolution forward and one ``pairwise_distance`` per frame. Only the ffmpeg binary is
+the kit's pinned one (the protocol depends on the ffmpeg version). Not for users: it holds the whole video in memory.
 """
 from __future__ import annotations
 
+import dataclasses
 import glob
 import math
 import os
+import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from syncnet.protocol import VSHIFT, SyncNetResult, read_audio_16k
 from talkingface.errors import MediaError
+
+VSHIFT = 15            # demo_syncnet.py's --vshift default
+
+
+@dataclasses.dataclass
+class OracleResult:
+    """What evaluate computes: ``distances[j]`` is the mean distance at offset 15 - j; ``window_distances`` (windows,
+    31) the per-window distances it returns (``dists_npy``)."""
+
+    lse_d: float
+    lse_c: float
+    offset: int
+    distances: np.ndarray
+    frames: int
+    video_frames: int
+    audio_frames: int
+    window_distances: np.ndarray
+
+
+def _ffmpeg(args: list[str], what: str) -> None:
+    from talkingface.media import ffmpeg_exe
+
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", *args], capture_output=True,
+                          text=True, check=False)
+    if proc.returncode != 0:
+        raise MediaError(f"{what}: ffmpeg failed ({proc.stderr.strip().splitlines()[-1:]})")
+
+
+def read_audio_wav(videofile: str | Path, tmp: str) -> np.ndarray:
+    """syncnet_python's audio: ``ffmpeg -y -i VIDEO -async 1 -ac 1 -vn -acodec pcm_s16le -ar 16000 audio.wav``."""
+    from scipy.io import wavfile
+
+    wav = os.path.join(tmp, "audio.wav")
+    _ffmpeg(["-y", "-i", str(videofile), "-async", "1", "-ac", "1", "-vn", "-acodec", "pcm_s16le", "-ar", "16000",
+             wav], f"{videofile}: cannot extract the audio")
+    _, audio = wavfile.read(wav)
+    return audio
 
 
 def calc_pdist(feat1: torch.Tensor, feat2: torch.Tensor, vshift: int = VSHIFT) -> list[torch.Tensor]:
@@ -29,18 +70,16 @@ def calc_pdist(feat1: torch.Tensor, feat2: torch.Tensor, vshift: int = VSHIFT) -
 
 
 def oracle_evaluate(model, videofile: str | Path, resize: bool = True, batch_size: int = 20,
-                    vshift: int = VSHIFT, device: str = "cpu") -> SyncNetResult:
+                    vshift: int = VSHIFT, device: str = "cpu") -> OracleResult:
     """LSE of ``videofile`` exactly as syncnet_python computes it (``resize``: Wav2Lip's cv2.resize to 224)."""
     import cv2
     from python_speech_features import mfcc as psf_mfcc
 
-    from talkingface.media.ffmpeg import run_ffmpeg
-
     model.eval()
     with tempfile.TemporaryDirectory(prefix="syncnet_oracle_") as tmp:
-        run_ffmpeg(["-y", "-i", str(videofile), "-threads", "1", "-f", "image2", os.path.join(tmp, "%06d.jpg")],
-                   f"{videofile}: cannot extract frames")
-        audio = read_audio_16k(videofile)
+        _ffmpeg(["-y", "-i", str(videofile), "-threads", "1", "-f", "image2", os.path.join(tmp, "%06d.jpg")],
+                f"{videofile}: cannot extract frames")
+        audio = read_audio_wav(videofile, tmp)
         images = []
         for fname in sorted(glob.glob(os.path.join(tmp, "*.jpg"))):
             img = cv2.imread(fname)
@@ -75,6 +114,6 @@ def oracle_evaluate(model, videofile: str | Path, resize: bool = True, batch_siz
     minval, minidx = torch.min(mdist, 0)
     offset = vshift - int(minidx)
     conf = torch.median(mdist) - minval
-    return SyncNetResult(lse_d=float(minval), lse_c=float(conf), offset=offset,
-                         distances=mdist.double().numpy(), frames=lastframe, video_frames=len(images),
-                         audio_frames=len(audio) // 640)
+    return OracleResult(lse_d=float(minval), lse_c=float(conf), offset=offset, distances=mdist.double().numpy(),
+                        frames=lastframe, video_frames=len(images), audio_frames=len(audio) // 640,
+                        window_distances=np.stack([d.numpy() for d in dists]))

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from _syncnet_oracle import calc_pdist, oracle_evaluate
+
 from syncnet.protocol import (
     ffmpeg_jpeg_frames,
     lse_from_distances,
