@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from talkingface.cli import CommandParser
 from talkingface.errors import KitError, cli_main
 from talkingface.metrics.protocols import LSE_MODES
 
@@ -17,7 +18,7 @@ EXAMPLE_TOLERANCE = {"lse_d": 0.01, "lse_c": 0.02}
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m syncnet",
+    p = CommandParser(prog="python -m syncnet",
                                 description="LSE-D / LSE-C by syncnet_python's protocol (docs/lse_protocol.md).")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("score", help="score videos (each needs an audio track); prints one row per video and the mean")
@@ -54,6 +55,8 @@ def score(args) -> int:
     if args.json:                              # before any work: the JSON overwrites no input and can be written
         from talkingface.outputs import check_writable, refuse_input
 
+        if Path(args.json).is_dir():
+            raise KitError(f"{args.json}: is a folder; give a file name for --json")
         refuse_input(args.json, [*args.videos, args.weights, args.s3fd_weights], "--json file")
         check_writable(Path(args.json).parent, "--json folder")
     device = resolve_device(args.device)

@@ -106,12 +106,15 @@ class GeneratedFolder:
                                   f"--overwrite to make them again, or choose another {what}")
             for name in made:
                 (self.folder / name).unlink()
-        unrecorded = [p.name for p in media_files(self.folder, []).values() if p.name not in self.files]
+        present = media_files(self.folder, []).values() if self.folder.is_dir() else []
+        unrecorded = [p.name for p in present if p.name not in self.files]
         if unrecorded:
             raise OutputError(f"{self.folder}: holds {len(unrecorded)} image/video file(s) this command did not make "
                               f"({few(unrecorded)}): no record in {MANIFEST_NAME}. Choose an empty {what}; files "
                               f"the kit did not make are never overwritten")
-        self._save()
+        if old is not None and old.get("maker_key") != maker.key():
+            self._save()                     # the new maker replaces the old one's record at once; a fresh folder
+                                             # gets its provenance.json with its first output (or finish())
 
     def done(self, name: str) -> bool:
         """True when ``name`` was made by this maker and is still there (a resumed run skips it)."""

@@ -4,8 +4,9 @@ Every CLI checks its outputs with these functions before any work starts, so a m
 
 * :func:`refuse_input` — the output path is, or resolves to (symlinks, ``..``, hard links), one of the inputs, or
   lies inside an input folder;
-* :func:`check_writable` — the output's folder exists or can be made, and a file can be created in it (a read-only
-  volume, the usual Docker mistake, is found here and not after the model ran);
+* :func:`check_writable` — a file can be created in the output's folder, or in the nearest existing folder above it
+  when it is still to be made (a read-only volume, the usual Docker mistake, is found here and not after the model
+  ran; nothing is created, so a run that fails early leaves nothing behind);
 * :func:`is_input_folder` — the evaluation_set's own input folders (``source_*``, ``gt_*``) are never output folders.
 """
 from __future__ import annotations
@@ -69,17 +70,20 @@ def refuse_input_folder(folder: str | os.PathLike, what: str = "output folder") 
 
 
 def check_writable(folder: str | os.PathLike, what: str = "output folder", create: bool = True) -> Path:
-    """Make ``folder`` (when ``create``) and prove a file can be written there; one OutputError line otherwise
-    (read-only file system, permission denied, no space left, a file in the way)."""
+    """Prove a file can be written in ``folder`` — or, when it does not exist yet and ``create``, in the nearest
+    folder above it that exists (the folder itself is made by the first write, so a run that fails early leaves
+    nothing behind); one OutputError line otherwise (read-only file system, permission denied, no space left, a
+    file in the way). With ``create=False`` the folder must exist."""
     path = Path(folder)
     if path.exists() and not path.is_dir():
-        raise OutputError(f"{path}: the {what} exists and is not a folder")
+        raise OutputError(f"{path}: is a file, not a folder (the {what})")
+    if not path.exists() and not create:
+        raise OutputError(f"{path}: the {what} does not exist; create it first")
+    existing = next(p for p in [path, *path.absolute().parents] if p.exists())
+    if not existing.is_dir():
+        raise OutputError(f"{path}: cannot make the {what}: {existing} is a file")
     try:
-        if create:
-            path.mkdir(parents=True, exist_ok=True)
-        elif not path.is_dir():
-            raise OutputError(f"{path}: the {what} does not exist; create it first")
-        temp_sibling(path / "write-test").unlink()
+        temp_sibling(existing / "write-test").unlink()
     except OSError as exc:
         raise OutputError(f"{path}: cannot write the {what} here ({describe_os_error(exc)})") from None
     return path

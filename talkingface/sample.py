@@ -29,6 +29,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from talkingface.errors import OutputError
+from talkingface.fsutil import write_text_atomic
 from talkingface.media import VideoWriter
 from talkingface.media.images import write_image
 
@@ -140,11 +142,32 @@ def _write_clip(path: Path, photo: np.ndarray, motion: Motion, openness: np.ndar
     return first
 
 
+def sample_files() -> list[str]:
+    """The files :func:`write_sample` writes, relative to its folder."""
+    files = [f for name in CLIPS for f in (f"gt_self/{name}.mp4", f"source_self/{name}.png")]
+    files += [f for name in CROSS_CLIPS for f in (f"gt_cross/{name}.mp4", f"source_cross/{name}.png")]
+    return files + ["sample.json"]
+
+
+def check_sample_targets(out_dir: str | Path) -> None:
+    """OutputError when a file or folder is in the way of the sample's layout, before anything is written (so a
+    failure leaves no half-written sample)."""
+    out = Path(out_dir)
+    for rel in sample_files():
+        target = out / rel
+        if target.is_dir():
+            raise OutputError(f"{target}: is a folder, where the sample writes a file; choose another folder")
+        folder = next(p for p in target.absolute().parents if p.exists())       # the nearest one that exists
+        if not folder.is_dir():
+            raise OutputError(f"{folder}: is a file, where the sample needs a folder; choose another folder")
+
+
 def write_sample(out_dir: str | Path) -> dict:
     """Write the embedded sample into `out_dir` (evaluation_set layout); returns the description in sample.json."""
     from skimage.data import astronaut
 
     out = Path(out_dir)
+    check_sample_targets(out)
     photo = astronaut()
     samples, rate = _read_speech()
     n_frames = int(len(samples) * FPS // rate)
@@ -176,5 +199,5 @@ def write_sample(out_dir: str | Path) -> dict:
         "clips": {name: asdict(motion) for name, motion in CLIPS.items()},
         "files": {rel: _sha256(out / rel) for rel in sorted(files)},
     }
-    (out / "sample.json").write_text(json.dumps(description, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(out / "sample.json", json.dumps(description, indent=2) + "\n")
     return description

@@ -38,13 +38,14 @@ from dagan.cli.options import (
     weight_files,
     write_record,
 )
+from talkingface.cli import CommandParser
 from talkingface.errors import KitError, cli_main
 
 RESULT_SUFFIXES = (".mp4", ".mov", ".mkv")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = CommandParser(
         prog="python -m dagan.animate",
         description="Animate a source face image with a driving video (DaGAN, CVPR 2022). Streams the video in "
                     "chunks; keeps its frame rate and audio; writes <result>.config.yaml next to the result.")

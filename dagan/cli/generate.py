@@ -43,12 +43,13 @@ from dagan.cli.options import (
     weight_files,
 )
 from dagan.evaluation_set import output_path
+from talkingface.cli import CommandParser
 from talkingface.errors import KitError, cli_main
 from talkingface.media import is_video
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = CommandParser(
         prog="python -m dagan.generate",
         description="Generate DaGAN outputs for an evaluation set: one per (source, driving) pair, paired by file "
                     "name or by --pairs. Video driving -> mp4 (audio kept), image driving -> png (absolute motion). "

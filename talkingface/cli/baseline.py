@@ -5,11 +5,12 @@ import argparse
 from typing import Sequence
 
 from talkingface.baseline import static_source_baseline
+from talkingface.cli import CommandParser
 from talkingface.errors import cli_main
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="python -m talkingface baseline",
         description="Write the static baseline: each source image held still for the length of the driving clip "
         "of the same file name, with that clip's fps and audio. Existing outputs are kept.",

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Sequence
 
+from talkingface.cli import CommandParser
 from talkingface.device import DEVICE_HELP
 from talkingface.errors import KitError, cli_main
 from talkingface.metrics.protocols import FID_DIMS, LSE_MODES, NIQE_PROTOCOLS, SPECS, SSIM_PROTOCOLS
@@ -24,7 +25,7 @@ def _bool(text: str) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = CommandParser(
         prog="python -m talkingface evaluate",
         description="Score generated folders of an evaluation set (NIQE, PSNR, SSIM, FID, LPIPS, LSE-C/D) and "
                     "write full_results.json, per_sample.csv, summary.md, evaluation_summary.txt and report.html. "

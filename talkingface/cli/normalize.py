@@ -5,13 +5,15 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from talkingface.cli import CommandParser
 from talkingface.errors import MediaError, cli_main
 from talkingface.media import probe, to_constant_fps
+from talkingface.media.writer import check_video_name
 from talkingface.outputs import check_writable, refuse_input
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="python -m talkingface normalize",
         description="Re-time a video to constant frame rate (H.264 yuv420p, AAC audio), keeping its duration within "
         "one frame and its audio. Frames are dropped or repeated by nearest timestamp (ffmpeg's fps filter); odd "
@@ -31,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.fps > 0:
         parser.error("--fps must be positive")
+    check_video_name(args.output)                # before any work, like the checks below
     before = probe(args.input)
     refuse_input(args.output, [before.path], "output video")
     if Path(args.output).exists() and not args.overwrite:

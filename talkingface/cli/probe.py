@@ -6,12 +6,13 @@ import json
 import sys
 from collections.abc import Sequence
 
+from talkingface.cli import CommandParser
 from talkingface.errors import KitError, MediaError, cli_main
 from talkingface.media import probe
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="python -m talkingface probe",
         description="Print fps, frame count, size, duration and audio of media files, one line per file on stdout. "
         "A file that cannot be read gets one line on stderr saying why; the exit status is non-zero if any failed.",

@@ -4,12 +4,13 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
+from talkingface.cli import CommandParser
 from talkingface.errors import KitError, cli_main
 from talkingface.sample import write_sample
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="python -m talkingface sample",
         description="Write the kit's embedded sample: the astronaut photo animated with head motion, a blink and "
         "speech-driven mouth, laid out as an evaluation set (source_self/ gt_self/ source_cross/ gt_cross/).",

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from talkingface import weights as W
+from talkingface.cli import CommandParser
 from talkingface.errors import WeightsError, cli_main
 
 
@@ -155,7 +156,7 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="python -m talkingface weights",
         description="Status, verification and download of the external weight files listed in "
                     "checkpoints/manifest.yaml. TALKINGFACE_CHECKPOINTS overrides the weights folder, "

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from talkingface.errors import ConfigError
+from talkingface.metrics import get_spec
 from talkingface.metrics.protocols import FID_DIMS, LSE_MODES, NIQE_PROTOCOLS, SPECS, SSIM_PROTOCOLS
 
 DEFAULT_METRICS = tuple(SPECS)
@@ -44,6 +45,8 @@ class EvaluateConfig:
         if not names:
             raise ConfigError("metrics: empty list; give at least one of " + ", ".join(DEFAULT_METRICS))
         self.metrics = list(dict.fromkeys(names))
+        for name in self.metrics:
+            get_spec(name)                  # an unknown name: one line listing the known ones (did you mean …?)
         for key, choices in (("ssim_protocol", tuple(SSIM_PROTOCOLS)), ("niqe_variant", tuple(NIQE_PROTOCOLS)),
                              ("lse_mode", LSE_MODES)):
             if getattr(self, key) not in choices:

@@ -23,7 +23,7 @@ from typing import Callable, Optional, Sequence
 
 from talkingface.config import load_config, save_resolved, to_dict
 from talkingface.device import resolve_device
-from talkingface.errors import ConfigError
+from talkingface.errors import ConfigError, KitError
 from talkingface.evalset import INPUT_FOLDERS
 from talkingface.evaluation.cache import ResultCache
 from talkingface.evaluation.config import EvaluateConfig
@@ -79,6 +79,8 @@ def run_evaluation(cfg: EvaluateConfig, metric_factory: Optional[Callable] = Non
     out = Path(cfg.output_path)
     plans = plan_runs(cfg.base_dir, cfg.generate_dirs, pairs=cfg.pairs, max_samples=cfg.max_samples)
     check_output_path(out, cfg.base_dir, [p.generated_dir for p in plans], cfg.pairs)
+    if all(plan.error for plan in plans):       # nothing to score: say why before writing anything
+        raise KitError("; ".join(f"{plan.name}: {plan.error}" for plan in plans))
     for plan in plans:
         for warning in plan.warnings:
             log(warning)

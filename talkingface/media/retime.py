@@ -7,6 +7,7 @@ from talkingface.errors import MediaError
 from talkingface.fsutil import atomic_path, prepare_output
 from talkingface.media.ffmpeg import audio_codec, container_args, h264_args, rate_str, run_ffmpeg
 from talkingface.media.probe import MediaInfo, probe
+from talkingface.media.writer import check_video_name
 
 
 def _even_pad_filter(width: int, height: int) -> list[str]:
@@ -28,7 +29,7 @@ def to_constant_fps(src: str | os.PathLike[str], dst: str | os.PathLike[str], fp
     info = probe(src)
     if not info.has_video:
         raise MediaError(f"{info.path}: has no video stream to re-time")
-    out = prepare_output(dst, info.path)
+    out = prepare_output(check_video_name(dst), info.path)
     filters = [f"fps={rate_str(fps)}", *_even_pad_filter(info.width, info.height)]
     args = ["-y", "-i", info.path, "-map", "0:v:0", "-vf", ",".join(filters),
             "-c:v", "libx264", "-preset", preset, "-crf", int(crf), *h264_args(out), "-pix_fmt", "yuv420p",

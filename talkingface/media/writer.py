@@ -46,6 +46,13 @@ _COLOUR_TAGS = ["-colorspace", "smpte170m", "-color_primaries", "smpte170m", "-c
                 "-color_range", "tv"]
 
 
+def check_video_name(path: str | os.PathLike[str]) -> Path:
+    """``path`` when its extension names a container the kit writes H.264 (+ audio) into; else one MediaError."""
+    if Path(path).suffix.lower() not in CONTAINERS:
+        raise MediaError(f"{path}: cannot write H.264 video with this extension; use {', '.join(CONTAINERS)}")
+    return Path(path)
+
+
 class VideoWriter:
     """Write frames to an H.264 (libx264, yuv420p) video; see the module docstring for sizes, colour and audio.
 
@@ -55,9 +62,7 @@ class VideoWriter:
 
     def __init__(self, path: str | os.PathLike[str], fps: float | Fraction = 25,
                  audio: str | os.PathLike[str] | MediaInfo | None = None, *, crf: int = 18, preset: str = "medium"):
-        if Path(path).suffix.lower() not in CONTAINERS:
-            raise MediaError(f"{path}: cannot write H.264 video with this extension; use {', '.join(CONTAINERS)}")
-        self.path = prepare_output(path)
+        self.path = prepare_output(check_video_name(path))
         self.fps = fps
         self._rate = rate_str(fps)
         self.audio: Path | None = None

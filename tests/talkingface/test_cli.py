@@ -36,3 +36,16 @@ def test_user_error_is_one_line(tmp_path):
                  "--save_folder", str(tmp_path / "out"))
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "folder not found" in result.stderr
+
+
+def test_usage_mistakes_are_one_line(capsys):
+    """A usage mistake (unknown flag, bad choice, missing argument) is one line like every other error."""
+    from talkingface.cli.evaluate import main as evaluate_main
+
+    for argv in (["--no_such_flag"], ["--ssim_protocol", "wang"], ["--batch_size", "x"]):
+        with pytest.raises(SystemExit) as exit_info:
+            evaluate_main(argv)
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: python -m talkingface evaluate: "), err
+        assert err[0].endswith("(see `python -m talkingface evaluate --help`)")
