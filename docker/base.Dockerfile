@@ -11,9 +11,21 @@
 #   TORCH_INDEX_URL  optional extra pip index for another CUDA flavour of the pinned torch/torchvision (e.g. the
 #                PyTorch wheel index for cu126); set CUDA_FLAVOUR to match. Default: the registry's cu130 builds.
 # pip reaches the package registry during the build. Behind an HTTPS-intercepting proxy pass its CA bundle as a
-# BuildKit secret: --secret id=pip_cert,src=/etc/ssl/certs/ca-certificates.crt (used by the pip steps only, never
-# stored in the image). ffmpeg is the static build inside the pinned imageio-ffmpeg wheel: no system ffmpeg.
+# BuildKit secret: --secret id=pip_cert,src=/etc/ssl/certs/ca-certificates.crt; a package mirror as a pip.conf
+# ([global] index-url / extra-index-url / trusted-host) in the secret pip_index (docker/build.sh writes it from the
+# host's `pip config list`). Both are used by the pip step only, never stored in the image, and not part of the
+# cache key. ffmpeg is the static build inside the pinned imageio-ffmpeg wheel: no system ffmpeg.
 ARG BASE_IMAGE=python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
+
+# pyproject.toml without its [tool.*] tables (ruff, pytest, import-linter contracts ...) except [tool.setuptools*]:
+# what the dependency layer below installs does not depend on them, so editing them must not reinstall torch. The
+# layer is keyed by the content of this reduced file, not by the whole pyproject.toml.
+FROM ${BASE_IMAGE} AS pins
+WORKDIR /pins
+COPY pyproject.toml pyproject.full.toml
+RUN awk 'BEGIN { keep = 1 } /^\[/ { keep = ($0 !~ /^\[+tool\./ || $0 ~ /^\[+tool\.setuptools/) } keep' \
+        pyproject.full.toml > pyproject.toml
+
 FROM ${BASE_IMAGE}
 
 # Only the arguments that change what is installed come before the install steps: every ARG in scope is part of the
@@ -43,17 +55,20 @@ RUN if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then \
     && mkdir -p /data /checkpoints /outputs /opt/talkingface/src \
     && chown "${UID}:${GID}" /data /checkpoints /outputs
 
-# ---- dependency layers: they depend only on constraints.txt, pyproject.toml and requirements-nodeps.txt, so a
-# code-only change reuses them. Same steps as scripts/setup_venv.sh (extras minus dev), on a package skeleton.
+# ---- dependency layers: they depend only on constraints.txt, pyproject.toml (its dependency tables: see the pins
+# stage) and requirements-nodeps.txt, so a code-only change reuses them. Same steps as scripts/setup_venv.sh (extras minus dev), on a package skeleton.
 # pip's cache is a BuildKit cache mount: kept by the builder between builds (where the registry's responses may be
 # cached: a changed pin then need not download torch again), never part of the image.
 WORKDIR /opt/talkingface/src
 ARG TORCH_INDEX_URL=
 ARG EXTRAS=eval,syncnet,dagan,lawdnet
-COPY constraints.txt pyproject.toml requirements-nodeps.txt ./
+COPY constraints.txt requirements-nodeps.txt ./
+COPY --from=pins /pins/pyproject.toml ./
 RUN --mount=type=secret,id=pip_cert \
+    --mount=type=secret,id=pip_index \
     --mount=type=cache,target=/root/.cache/pip,sharing=locked \
     if [ -s /run/secrets/pip_cert ]; then export PIP_CERT=/run/secrets/pip_cert; fi \
+    && if [ -s /run/secrets/pip_index ]; then export PIP_CONFIG_FILE=/run/secrets/pip_index; fi \
     && export PIP_DEFAULT_TIMEOUT=180 \
     && pip install -c constraints.txt pip setuptools wheel \
     && mkdir -p talkingface dagan lawdnet syncnet \

@@ -9,10 +9,16 @@
 #   --tag TAG            tag of every image (default: latest): talkingface-base:TAG, dagan:TAG, generate:TAG, ...
 #   --uid N --gid N      the non-root user inside the images (default 1000:1000)
 #   --pip-cert FILE      CA bundle for pip behind an HTTPS-intercepting proxy, passed as a BuildKit secret (never
-#                        stored in an image); default: $PIP_CERT when that file exists
+#                        stored in an image); default: $PIP_CERT, else pip's `cert` setting, when that file exists
+#   --no-host-pip-index  do not pass this machine's pip index settings into the build (see below)
 #   --network MODE       network of the RUN steps (default: the daemon's; CI uses host)
 #   --times FILE         append "image seconds" lines to FILE
 # Needs BuildKit: DOCKER_BUILDKIT=1 with a client that has it (set DOCKER=/path/to/docker to pick the client).
+# pip inside the build uses the package index this machine's pip uses: index-url, extra-index-url and trusted-host
+# from `pip config list` (pip.conf files and PIP_INDEX_URL / PIP_EXTRA_INDEX_URL / PIP_TRUSTED_HOST) are written
+# to a pip.conf passed as the BuildKit secret pip_index, like the CA bundle: used by the pip step, never stored in
+# an image, not part of the layer cache key. Local indexes (file:// URLs, folders) are left out: the build cannot
+# see them.
 # Each stage file names its image and the command it runs in two header lines (`# image:`, `# module:`): a new stage
 # plugs in by adding one such file.
 set -euo pipefail
@@ -20,7 +26,7 @@ cd "$(dirname "$0")/.."
 
 DOCKER=${DOCKER:-docker}
 export DOCKER_BUILDKIT=1
-base_image=""; tag=latest; uid=1000; gid=1000; network=""; times=""
+base_image=""; tag=latest; uid=1000; gid=1000; network=""; times=""; host_index=1
 pip_cert=${PIP_CERT:-}
 stages=()
 while [ $# -gt 0 ]; do
@@ -32,7 +38,8 @@ while [ $# -gt 0 ]; do
     --pip-cert) pip_cert=$2; shift ;;
     --network) network=$2; shift ;;
     --times) times=$2; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-host-pip-index) host_index=0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) stages+=("$1") ;;
   esac
@@ -53,9 +60,55 @@ build() {  # build NAME DOCKERFILE ARGS...
   [ -z "$times" ] || echo "$name $(( $(date +%s) - start ))" >> "$times"
 }
 
+# host_pip FILE: this machine's pip index settings as a pip.conf in FILE (printed on stderr); on stdout pip's
+# `cert` setting. Exit 1 when no network index is configured (pip then uses its default index in the build too).
+host_pip() {
+  local py
+  py=$(command -v python3 || command -v python) || return 1
+  "$py" - "$1" <<'PY'
+import subprocess
+import sys
+
+try:
+    listing = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True,
+                             timeout=60).stdout
+except (OSError, subprocess.SubprocessError):
+    listing = ""
+found = {}  # pip merges its files; the environment (PIP_*) overrides [install], which overrides [global]
+rank = {"global": 0, "install": 1, ":env:": 2}
+for line in sorted(listing.splitlines(), key=lambda line: rank.get(line.split("=")[0].rpartition(".")[0], -1)):
+    key, sep, value = line.partition("=")
+    section, _, name = key.rpartition(".")
+    if sep and section in rank:
+        found[name] = value.strip().strip("'\"")
+
+def remote(name):
+    return [u for u in found.get(name, "").split() if u.startswith(("http://", "https://"))]
+
+
+conf = {"index-url": remote("index-url")[:1], "extra-index-url": remote("extra-index-url"),
+        "trusted-host": found.get("trusted-host", "").split()}
+lines = [f"{key} = {' '.join(values)}" for key, values in conf.items() if values]
+print(found.get("cert", ""))
+if not lines:
+    sys.exit(1)
+with open(sys.argv[1], "w") as f:
+    f.write("[global]\n" + "\n".join(lines) + "\n")
+print("== this machine's pip index settings go into the build (secret pip_index): " + "; ".join(lines),
+      file=sys.stderr)
+PY
+}
+
 base_args=(--build-arg "UID=$uid" --build-arg "GID=$gid"
            --build-arg "TORCH_VERSION=$(pin torch)" --build-arg "TORCHVISION_VERSION=$(pin torchvision)")
 [ -n "$base_image" ] && base_args+=(--build-arg "BASE_IMAGE=$base_image")
+pip_conf=$(mktemp "${TMPDIR:-/tmp}/talkingface-pip.XXXXXX")
+trap 'rm -f "$pip_conf"' EXIT
+cert_setting=""
+if [ "$host_index" = 1 ]; then
+  if cert_setting=$(host_pip "$pip_conf"); then base_args+=(--secret "id=pip_index,src=$pip_conf"); fi
+fi
+pip_cert=${pip_cert:-$cert_setting}
 if [ -n "$pip_cert" ] && [ -f "$pip_cert" ]; then base_args+=(--secret "id=pip_cert,src=$pip_cert"); fi
 build talkingface-base docker/base.Dockerfile "${base_args[@]}"
 

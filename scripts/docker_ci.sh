@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
-# CI step for the Docker images (run by .ci/run after `make test`):  bash scripts/docker_ci.sh
+# CI step for the Docker images (run by .ci/run after `make test` and the local smoke run):  bash scripts/docker_ci.sh
 #
 #  1. starts a private Docker daemon (its data root is kept in $TALKINGFACE_DOCKER_CACHE, default
 #     ~/.cache/talkingface-kit/docker, so a second run on the same machine reuses the layers), stopped on exit;
 #  2. makes the base OS image without pulling anything (scripts/make_base_image.sh: debootstrap + docker import);
-#  3. builds every image FROM it (docker/build.sh, RUN steps on the host network to reach the package registry);
-#  4. hadolint on every Dockerfile; the build context holds no weights, data, outputs, .venv or .git;
-#  5. each image: `--help` of its command with --network none, the non-root user, the version labels;
-#  6. the smoke pipeline in the images (scripts/reproduce_all.sh --smoke: every stage with --network none, the
-#     stages exchanging files only through the /data /checkpoints /outputs volumes) and the same pipeline on this
-#     machine (--local), both with the same seeded random FID-Inception / AlexNet / SyncNet weights so that every
-#     metric has a value: the inputs must be byte-identical and the full_results.json numbers equal;
-#  7. a missing volume or missing weights: one line naming the expected path, non-zero exit;
-#  8. a code-only change rebuilds without re-running the dependency layer.
+#  3. hadolint on every Dockerfile; builds every image FROM the base OS (docker/build.sh, RUN steps on the host
+#     network to reach the package registry this machine's pip is configured for);
+#  4. each image: `--help` of its command with --network none, the non-root user, the version labels; the build
+#     context holds no weights, data, outputs, .venv or .git;
+#  5. the containers against the local pipeline, without running the pipeline twice. The smoke pipeline runs ONCE,
+#     on this machine (scripts/reproduce_all.sh --smoke --local --random-weights: seeded random FID-Inception /
+#     AlexNet / SyncNet weights, so that every metric has a value); DOCKER_CI_LOCAL_RUN=DIR reuses such a run made
+#     before (.ci/run does). Then, with --network none:
+#       a. the `sample` and `baseline` stages in the base image write a fresh evaluation set: byte-identical to
+#          the local one;
+#       b. ONE evaluation in evaluation-image, on the local run's evaluation_set (mounted read-only), with the
+#          local run's weights (read-only) and its resolved evaluation config: full_results.json equal to the
+#          local evaluation's, number by number;
+#  6. a missing volume or missing weights: one line naming the expected path, non-zero exit;
+#  7. a code-only change rebuilds without re-running the dependency layer.
 # When this machine cannot run a Docker daemon (not root, docker.io not installable, dockerd does not start) it
-# says so and exits 0, so that `make test` alone still decides CI there.
+# says so and exits 0, so that `make test` and the local smoke run alone decide CI there.
+# Each step's time is printed ("docker-ci: time STEP: N s"); DOCKER_CI_TIMES=FILE also appends "STEP<TAB>N" lines
+# to FILE (.ci/run prints them in its table).
 # Environment: TALKINGFACE_DOCKER_CACHE; DOCKER_CI_KEEP=1 keeps the work folder; DOCKER_CI_WORK=DIR names it;
-# DOCKER_CI_SMOKE=0 leaves out step 6 (the two pipelines, most of the time) for a quick check of the images.
+# DOCKER_CI_LOCAL_RUN=DIR an earlier `reproduce_all.sh --smoke --local --random-weights --out DIR`;
+# DOCKER_CI_SMOKE=0 leaves out step 5b and the local run (a quick check of the images).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -25,6 +34,15 @@ say() { echo "docker-ci: $*"; }
 skip() { say "SKIPPED: $*"; exit 0; }
 fail() { say "FAILED: $*" >&2; exit 1; }
 elapsed() { echo "$(( $(date +%s) - $1 ))"; }
+step_start=$t0
+# step_done NAME: the time since the previous step_done (or the start), printed and recorded.
+step_done() {
+  local secs
+  secs=$(elapsed "$step_start")
+  say "time $1: $secs s (load $(cut -d' ' -f1-3 /proc/loadavg))"
+  [ -z "${DOCKER_CI_TIMES:-}" ] || printf 'docker: %s\t%s\n' "$1" "$secs" >> "$DOCKER_CI_TIMES"
+  step_start=$(date +%s)
+}
 
 # ---------------------------------------------------------------------------------------------------- tools
 [ "$(id -u)" = 0 ] || skip "running a Docker daemon needs root (uid $(id -u))"
@@ -33,13 +51,14 @@ need=()
 command -v dockerd >/dev/null && [ -x /usr/bin/docker ] || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 if [ ${#need[@]} -gt 0 ]; then
-  say "installing ${need[*]} (apt)"
+  say "installing ${need[*]} (apt, from this machine's configured sources)"
   { apt-get update -qq && apt-get install -y -qq "${need[@]}"; } >/dev/null 2>&1 \
     || skip "cannot install ${need[*]} with apt-get"
 fi
 DOCKER=/usr/bin/docker  # Debian's client: it has BuildKit (another docker on PATH may lack buildx)
 export DOCKER DOCKER_BUILDKIT=1
 hadolint=$(command -v "$repo/.venv/bin/hadolint" hadolint 2>/dev/null | head -n1 || true)
+step_done "tools (apt)"
 
 # ---------------------------------------------------------------------------------------------------- daemon
 cache=${TALKINGFACE_DOCKER_CACHE:-$HOME/.cache/talkingface-kit/docker}
@@ -90,16 +109,16 @@ if ! $DOCKER info >/dev/null 2>&1; then
   skip "dockerd did not start on this machine"
 fi
 say "daemon up ($($DOCKER info --format '{{.ServerVersion}}, {{.Driver}}'), data root $cache/data)"
+step_done "daemon"
 
 # ---------------------------------------------------------------------------------------------------- base OS
 os_image=talkingface-os:bookworm
 if ! $DOCKER image inspect "$os_image" >/dev/null 2>&1; then
-  t=$(date +%s)
   scripts/make_base_image.sh "$os_image" || fail "could not make $os_image (debootstrap)"
-  say "base OS image made in $(elapsed "$t") s"
 fi
 $DOCKER run --rm --network none "$os_image" true 2>"$work/run-test.err" \
   || { cat "$work/run-test.err" >&2; skip "this machine's daemon cannot run containers"; }
+step_done "base OS image"
 
 # ---------------------------------------------------------------------------------------------------- lint
 bash -n docker/entrypoint.sh
@@ -120,6 +139,7 @@ pip_cert=()
 docker/build.sh --base-image "$os_image" --tag "$tag" --network host --times "$work/build-times" "${pip_cert[@]}" \
   >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; fail "image build failed (log: $work/build.log)"; }
 build_s=$(elapsed "$t")
+grep -h "^== this machine's pip index" "$work/build.log" | sed 's/^== /docker-ci: /' || true
 images=()
 while read -r name secs; do
   images+=("$name")
@@ -128,6 +148,7 @@ while read -r name secs; do
 done < "$work/build-times"
 say "all images built in $build_s s"
 grep -q "^evaluation-image " "$work/build-times" || fail "evaluation-image was not built"
+step_done "hadolint + image builds"
 
 # ---------------------------------------------------------------------------------------------------- images
 for name in "${images[@]}"; do
@@ -141,11 +162,18 @@ for name in "${images[@]}"; do
   done
 done
 say "--help with --network none, non-root user (uid $user), version labels: ${images[*]}"
+kit_user=$($DOCKER image inspect --format '{{.Config.User}}' "talkingface-base:$tag")
+kit_user=${kit_user:-1000:1000}
 
-# The build context: copy of the checkout's files plus decoys that must stay out of it.
+# The build context: copy of the checkout's files (git's list where this is a git checkout, else the tree without
+# .git, .venv and outputs) plus decoys that must stay out of it.
 ctx="$work/context"
 mkdir -p "$ctx"
-git ls-files -z --cached --others --exclude-standard | tar --null -T - -c 2>/dev/null | tar -x -C "$ctx"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git ls-files -z --cached --others --exclude-standard | tar --null -T - -c 2>/dev/null | tar -x -C "$ctx"
+else
+  tar -c --exclude=./.git --exclude=./.venv --exclude=./outputs . | tar -x -C "$ctx"
+fi
 mkdir -p "$ctx/.venv/bin" "$ctx/.git" "$ctx/outputs/smoke" "$ctx/checkpoints/dagan" "$ctx/evaluation_set/gt_self" \
   "$ctx/talkingface/__pycache__"
 for f in .venv/bin/python .git/HEAD outputs/smoke/x.mp4 checkpoints/dagan/DaGAN_vox_adv_256.pth.tar \
@@ -159,87 +187,92 @@ bad=$(grep -E '^(\.venv|\.git|outputs|evaluation_set|tests)/|^checkpoints/[^m]|\
 [ -z "$bad" ] || fail "the build context holds files it must not: $bad"
 grep -qx checkpoints/manifest.yaml "$work/context.txt" || fail "the build context lacks checkpoints/manifest.yaml"
 say "build context: $(wc -l < "$work/context.txt") files, no weights/data/outputs/.venv/.git"
+step_done "image checks (--help, user, labels, build context)"
 
-# ---------------------------------------------------------------------------------------------------- smoke
-# Seeded random weights in the authors' formats (made inside the base image, written through a volume).
-ckpt="$work/checkpoints"
-mkdir -p "$ckpt"
-chown 1000:1000 "$ckpt"
-$DOCKER run --rm -i --network none -v "$ckpt:/checkpoints" --entrypoint python "talkingface-base:$tag" - <<'EOF'
-from pathlib import Path
+# ---------------------------------------------------------------------------------------------------- containers
+# docker run with only the volumes given, no network, as the images' user.
+drun() { $DOCKER run --rm --network none --shm-size 2g --user "$kit_user" "$@"; }
+owned_dir() { mkdir -p "$@"; chown "$kit_user" "$@"; }
 
-import torch
-import torchvision
+# a. sample + baseline in the base image -> a fresh evaluation set, compared byte for byte below with the local one.
+cdata="$work/container-data"
+owned_dir "$cdata"
+drun -v "$cdata:/data" "talkingface-base:$tag" sample /data >"$work/container-sample.log" 2>&1 \
+  || { cat "$work/container-sample.log" >&2; fail "sample in talkingface-base failed"; }
+drun -v "$cdata:/data" "talkingface-base:$tag" baseline --source_dir /data/source_self --driving_dir /data/gt_self \
+  --save_folder /data/generate_baseline_self >>"$work/container-sample.log" 2>&1 \
+  || { cat "$work/container-sample.log" >&2; fail "baseline in talkingface-base failed"; }
 
-from syncnet.model import SyncNet, save_syncnet
-from talkingface.metrics.fid import FidInception
-
-root = Path("/checkpoints")
-for d in ("fid", "torchvision", "syncnet"):
-    (root / d).mkdir(exist_ok=True)
-torch.manual_seed(0)
-torch.save(FidInception().inception.state_dict(), root / "fid" / "pt_inception-2015-12-05-6726825d.pth")
-torch.save(torchvision.models.alexnet().state_dict(), root / "torchvision" / "alexnet-owt-7be5be79.pth")
-torch.manual_seed(0)
-model = SyncNet()
-with torch.no_grad():  # a shared output bias, so that the 31 offset distances differ (as in tests/syncnet)
-    bias = torch.randn(1024) * 5.0
-    model.netfclip[3].bias.copy_(bias)
-    model.netfcaud[3].bias.copy_(bias)
-save_syncnet(model.eval(), root / "syncnet" / "syncnet_v2.model")
-print("random weights written:", sorted(str(p.relative_to(root)) for p in root.rglob("*.*")))
-EOF
-
-container_s=skipped
+container_eval=skipped
 if [ "${DOCKER_CI_SMOKE:-1}" = 0 ]; then
-  say "DOCKER_CI_SMOKE=0: smoke pipelines and their comparison left out"
-  mkdir -p "$work/container/evaluation_set"; chown 1000:1000 "$work/container/evaluation_set"
-  $DOCKER run --rm --network none -v "$work/container/evaluation_set:/data" "talkingface-base:$tag" sample /data
+  say "DOCKER_CI_SMOKE=0: the local smoke run and the containerised evaluation are left out"
 else
-t=$(date +%s)
-TALKINGFACE_CHECKPOINTS="$ckpt" TALKINGFACE_IMAGE_TAG=$tag DOCKER=$DOCKER \
-  scripts/reproduce_all.sh --smoke --out "$work/container" >"$work/container.log" 2>&1 \
-  || { tail -n 40 "$work/container.log" >&2; fail "containerised smoke pipeline failed"; }
-grep -q "talkingface-kit run (smoke, container)" "$work/container/summary.md" \
-  || fail "reproduce_all.sh did not run in containers"
-container_s="$(elapsed "$t") s"
-say "containerised smoke pipeline: $container_s ($(sed -n 's/^- stages run now: //p' "$work/container/summary.md"))"
+  local_run=${DOCKER_CI_LOCAL_RUN:-}
+  if [ -z "$local_run" ]; then
+    [ -x .venv/bin/python ] || fail ".venv missing: run make setup (the containers are compared with a local run)"
+    local_run="$work/local"
+    scripts/reproduce_all.sh --smoke --local --random-weights --out "$local_run" \
+      >"$work/local.log" 2>&1 || { tail -n 40 "$work/local.log" >&2; fail "local smoke pipeline failed"; }
+    say "local smoke pipeline: $(sed -n 's/^- stages run now: //p' "$local_run/summary.md")"
+    step_done "local smoke pipeline"
+  fi
+  local_run=$(cd "$local_run" && pwd)
+  for f in summary.md evaluation/full_results.json evaluation/config.resolved.yaml random-weights/README.txt; do
+    [ -f "$local_run/$f" ] || fail "$local_run is not a finished reproduce_all.sh --smoke --local --random-weights run" \
+      "($f missing)"
+  done
+  grep -q "talkingface-kit run (smoke, local)" "$local_run/summary.md" || fail "$local_run/summary.md: not a local smoke run"
 
-[ -x .venv/bin/python ] || fail ".venv missing: run make setup (the local run is compared with the containers)"
-t=$(date +%s)
-TALKINGFACE_CHECKPOINTS="$ckpt" TORCH_HOME="$work/torch_home" \
-  scripts/reproduce_all.sh --smoke --local --out "$work/local" >"$work/local.log" 2>&1 \
-  || { tail -n 40 "$work/local.log" >&2; fail "local smoke pipeline failed"; }
-say "local smoke pipeline: $(elapsed "$t") s"
+  # b. ONE evaluation in evaluation-image: the local run's inputs and weights (read-only) and its resolved config.
+  cev="$work/container-eval"
+  owned_dir "$cev"
+  cp "$local_run/evaluation/config.resolved.yaml" "$cev/local-config.yaml"
+  t=$(date +%s)
+  drun -v "$local_run/evaluation_set:/data:ro" -v "$local_run/random-weights:/checkpoints:ro" -v "$cev:/outputs" \
+    "evaluation-image:$tag" --config /outputs/local-config.yaml --base_dir /data --output_path /outputs/evaluation \
+    --no_progress >"$work/container-eval.log" 2>&1 \
+    || { tail -n 40 "$work/container-eval.log" >&2; fail "the evaluation in evaluation-image failed"; }
+  container_eval="$(elapsed "$t") s"
+  say "evaluation-image: evaluated the local run's evaluation_set (read-only) in $container_eval"
 
-.venv/bin/python - "$work/local" "$work/container" <<'EOF' || fail "the containerised run differs from the local run"
+  .venv/bin/python - "$local_run" "$cdata" "$cev/evaluation" <<'EOF' || fail "the containers differ from the local run"
 import hashlib
 import json
 import math
 import sys
 from pathlib import Path
 
-local, container = map(Path, sys.argv[1:])
+local, container_data, container_eval = map(Path, sys.argv[1:])
 
 
-def digests(root: Path) -> dict:
-    """sha256 of the media files (the written configs and descriptions name paths, which differ by design)."""
+def digests(root: Path, folders) -> dict:
+    """sha256 of the media files of these folders."""
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in {".png", ".jpg", ".mp4", ".wav"}}
+            for f in folders for p in sorted((root / f).rglob("*"))
+            if p.is_file() and p.suffix in {".png", ".jpg", ".mp4", ".wav"}}
 
 
-a, b = digests(local / "evaluation_set"), digests(container / "evaluation_set")
-if a != b:
+folders = ("source_self", "gt_self", "source_cross", "gt_cross", "generate_baseline_self")
+a, b = digests(local / "evaluation_set", folders), digests(container_data, folders)
+if not a or a != b:
     diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
-    print(f"inputs differ between the runs: {diff}")
+    print(f"sample/baseline outputs differ between the base image and this machine: {diff or 'no files'}")
     sys.exit(1)
-print(f"docker-ci: inputs identical: {len(a)} media files of evaluation_set (sample, baseline and DaGAN outputs)")
-ra, rb = (json.loads((d / "evaluation" / "full_results.json").read_text()) for d in (local, container))
-bad, rows, valued = [], [], set()
+print(f"docker-ci: sample + baseline in the base image: {len(a)} media files byte-identical to the local run")
+ra = json.loads((local / "evaluation" / "full_results.json").read_text())
+rb = json.loads((container_eval / "full_results.json").read_text())
+# Every number must be equal, except FID to 1e-9 relative: its Inception features and reference statistics are
+# bit-identical, but the Frechet distance (scipy sqrtm) differs in the last bits between the image (Debian's Python)
+# and this machine (measured: 1e-12 to 5e-12 relative; locally, runs repeat bit for bit).
+FID_RTOL = 1e-9
+bad, rows, valued, fid_dev = [], [], set(), 0.0
 runs_b = {r["name"]: r for r in rb["runs"]}
 if sorted(runs_b) != sorted(r["name"] for r in ra["runs"]):
     print(f"runs differ: {[r['name'] for r in ra['runs']]} vs {sorted(runs_b)}")
     sys.exit(1)
+for key in ("max_samples", "fid_dims", "fid_max_frames_per_video", "metrics", "batch_size", "generate_dirs"):
+    if ra["args"].get(key) != rb["args"].get(key):
+        bad.append(f"args.{key}: local {ra['args'].get(key)!r} vs container {rb['args'].get(key)!r}")
 for run in ra["runs"]:
     other = runs_b[run["name"]]
     for key in ("n_samples", "n_evaluated", "n_failed"):
@@ -250,6 +283,9 @@ for run in ra["runs"]:
         for field in ("value", "std", "n"):
             x, y = m.get(field), o.get(field)
             same = x == y or (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))
+            if not same and name == "fid" and field == "value" and isinstance(x, float) and isinstance(y, float):
+                same = math.isclose(x, y, rel_tol=FID_RTOL, abs_tol=1e-12)
+                fid_dev = max(fid_dev, abs(x - y) / max(abs(x), 1e-12))
             if not same:
                 bad.append(f"{run['name']}.{name}.{field}: local {x!r} vs container {y!r}")
         if m.get("value") is not None:
@@ -263,9 +299,11 @@ missing = {"niqe", "psnr", "ssim", "fid", "lpips", "lse_c", "lse_d"} - valued
 if missing:
     print(f"metrics without any value in both runs: {sorted(missing)}")
     sys.exit(1)
-print(f"docker-ci: full_results.json equal: {len(rows)} metric values (all of {sorted(valued)})")
+print(f"docker-ci: full_results.json equal (evaluation-image vs local, same inputs, weights and settings): "
+      f"{len(rows)} metric values (all of {sorted(valued)}); FID to {fid_dev:.1e} relative (allowed {FID_RTOL})")
 EOF
 fi
+step_done "containers: sample/baseline + one evaluation, compared with the local run"
 
 # ---------------------------------------------------------------------------------------------------- errors
 expect_error() {  # expect_error WHAT EXPECTED_TEXT docker-run-args...
@@ -275,8 +313,8 @@ expect_error() {  # expect_error WHAT EXPECTED_TEXT docker-run-args...
   grep -qF -- "$text" <<<"$out" || fail "$what: the message does not name $text: $out"
   say "$what -> exit $rc: $(grep -F -- "$text" <<<"$out" | tail -n1)"
 }
-data="$work/container/evaluation_set"
-empty="$work/empty"; mkdir -p "$empty" "$work/err-out"; chown 1000:1000 "$work/err-out"
+data=$cdata
+empty="$work/empty"; mkdir -p "$empty"; owned_dir "$work/err-out"
 expect_error "evaluation-image without /data" "/data volume is not mounted" \
   -v "$work/err-out:/outputs" "evaluation-image:$tag" --base_dir /data --output_path /outputs/evaluation
 expect_error "evaluation-image without /outputs" "/outputs volume is not mounted" \
@@ -292,11 +330,15 @@ if [[ " ${images[*]} " == *" generate "* ]]; then
     -v "$data:/data:ro" -v "$empty:/checkpoints:ro" -v "$work/err-out:/outputs" "generate:$tag" \
     --source_dir /data/source_self --driving_dir /data/gt_self --save_folder /outputs/generated --device cpu
 fi
+step_done "error cases (missing volume, missing weights)"
 
 # ---------------------------------------------------------------------------------------------------- rebuild
-# A code-only change (one comment added to talkingface/__init__.py in the context copy): the dependency layer
-# must come from the cache.
-echo "# code-only change for docker_ci.sh" >> "$ctx/talkingface/__init__.py"
+# A code-only change (a comment, new each run, added to talkingface/__init__.py in the context copy) and a tool
+# setting in pyproject.toml (a [tool.*] table, as lint settings or import-linter contracts): the dependency layer
+# must come from the cache, the code layer must run again and the image hold the change.
+marker="# code-only change for docker_ci.sh $(date +%s%N)"
+echo "$marker" >> "$ctx/talkingface/__init__.py"
+printf '\n[tool.docker-ci-probe]\nrun = "%s"\n' "$marker" >> "$ctx/pyproject.toml"
 rm -rf "$ctx/.venv" "$ctx/.git" "$ctx/outputs" "$ctx/evaluation_set" "$ctx/checkpoints/dagan" \
   "$ctx/talkingface/__pycache__"
 t=$(date +%s)
@@ -309,11 +351,22 @@ step=$(grep -m1 -E '^#[0-9]+ \[[^]]*[0-9]+/[0-9]+\] RUN .*pip install -c constra
 if [ -z "$step" ] || ! grep -qx "$step CACHED" "$work/rebuild.log"; then
   fail "a code-only change re-ran the dependency layer (log: $work/rebuild.log)"
 fi
+code_step=$(grep -m1 -E '^#[0-9]+ \[[^]]*[0-9]+/[0-9]+\] RUN --mount=type=bind' "$work/rebuild.log" | cut -d' ' -f1 || true)
+if [ -z "$code_step" ] || grep -qx "$code_step CACHED" "$work/rebuild.log"; then
+  fail "a code-only change did not re-run the code layer (log: $work/rebuild.log)"
+fi
+drun --entrypoint python "talkingface-base:$tag-codechange" -c \
+  "import sys, talkingface; sys.exit(0 if sys.argv[1] in open(talkingface.__file__).read() else 1)" "$marker" \
+  || fail "the image rebuilt after a code-only change does not hold the change"
 $DOCKER image rm "talkingface-base:$tag-codechange" >/dev/null
-say "code-only change: base image rebuilt in $rebuild_s s, dependency layer reused (CACHED)"
+say "code-only change + [tool.*] edit of pyproject.toml: base image rebuilt in $rebuild_s s, dependency layer" \
+  "reused (CACHED), code layer re-run"
+step_done "code-change rebuild"
 
 # ---------------------------------------------------------------------------------------------------- tidy
 $DOCKER image prune -f >/dev/null  # dangling images of earlier runs (the build cache is kept)
 $DOCKER builder prune -f --keep-storage 24GB >/dev/null 2>&1 || true
 say "disk: $($DOCKER system df --format '{{.Type}} {{.Size}}' | tr '\n' ' ')"
-say "OK in $(elapsed "$t0") s (build $build_s s, container smoke $container_s, code-change rebuild $rebuild_s s)"
+step_done "tidy"
+say "OK in $(elapsed "$t0") s (build $build_s s, containerised evaluation $container_eval," \
+  "code-change rebuild $rebuild_s s)"

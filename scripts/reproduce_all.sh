@@ -4,7 +4,11 @@
 #   scripts/reproduce_all.sh --smoke --local     # the embedded sample, tiny settings, CPU, this machine (make demo)
 #   scripts/reproduce_all.sh --local --data DIR   # an evaluation_set you prepared, authors' weights in checkpoints/
 #   scripts/reproduce_all.sh --smoke              # the same in the Docker images, when a Docker daemon is reachable
+#   scripts/reproduce_all.sh --smoke --local --random-weights   # every metric valued, with seeded random weights (CI)
 #
+# --smoke is a check that every stage and every metric runs, in about 3 minutes on 2 CPU cores: DaGAN generates one
+# self pair and the cross pair, and the evaluation uses reduced settings (SMOKE_EVAL_ARGS below); its numbers are
+# not comparable with a full run. summary.md lists the reduced settings used.
 # Each stage leaves a done-marker in OUT/.done/; a re-run resumes after the last finished stage (--fresh starts over).
 # Logs per stage go to OUT/logs/<stage>.log. Stages that are not built yet are listed, not faked.
 set -euo pipefail
@@ -12,13 +16,17 @@ cd "$(dirname "$0")/.."
 
 usage() {
   cat <<'EOF'
-usage: scripts/reproduce_all.sh [--smoke] [--local] [--data DIR] [--out DIR] [--device cpu|cuda|auto] [--fresh]
-  --smoke        use the kit's embedded sample (python -m talkingface sample) and tiny settings on CPU
+usage: scripts/reproduce_all.sh [--smoke [--random-weights]] [--local] [--data DIR] [--out DIR] [--device D] [--fresh]
+  --smoke        use the kit's embedded sample (python -m talkingface sample) and tiny settings on CPU (DaGAN on
+                 one self pair and the cross pair; evaluation with reduced settings, listed in summary.md)
+  --random-weights  (with --smoke) score with SEEDED RANDOM FID-Inception, AlexNet (LPIPS) and SyncNet (LSE)
+                 weights written to OUT/random-weights, used as the checkpoints folder, so that every metric has a
+                 value; the values mean nothing (CI compares them between runs)
   --local        run the stages on this machine with .venv. Without --local, when a Docker daemon is reachable
                  (`docker info`), each stage runs in its image (build them first: docker/build.sh) with
                  --network none, seeing only the volumes /data (the evaluation_set), /checkpoints (read-only:
                  $TALKINGFACE_CHECKPOINTS, else checkpoints/) and /outputs (OUT); with no daemon, locally.
-  --data DIR     an evaluation_set folder (DESIGN §5 layout); default with --smoke: OUT/evaluation_set
+  --data DIR     an evaluation_set folder (docs/architecture.md, section 5); default with --smoke: OUT/evaluation_set
   --out DIR      where everything goes (default outputs/smoke with --smoke, outputs/run otherwise)
   --device D     device for generation and evaluation (default cpu with --smoke, auto otherwise)
   --fresh        forget the done-markers and run every stage again
@@ -27,10 +35,11 @@ TALKINGFACE_DOCKER_USER (uid:gid the stages run as; default yours, or the images
 EOF
 }
 
-smoke=0; local_run=0; data=""; out=""; device=""; fresh=0
+smoke=0; local_run=0; data=""; out=""; device=""; fresh=0; random_weights=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1 ;;
+    --random-weights) random_weights=1 ;;
     --local) local_run=1 ;;
     --data) data=$2; shift ;;
     --out) out=$2; shift ;;
@@ -54,11 +63,34 @@ PY=${PYTHON:-python}
 if [ -x .venv/bin/python ]; then PY=.venv/bin/python; fi
 if [ "$smoke" = 1 ]; then out=${out:-outputs/smoke}; device=${device:-cpu}; else out=${out:-outputs/run}; device=${device:-auto}; fi
 data=${data:-$out/evaluation_set}
+if [ "$random_weights" = 1 ] && [ "$smoke" != 1 ]; then
+  echo "error: --random-weights is for --smoke runs only (its metric values mean nothing)" >&2; exit 2
+fi
 if [ "$smoke" != 1 ] && [ ! -d "$data" ]; then
   echo "error: --data $data: evaluation_set folder not found (or use --smoke for the embedded sample)" >&2; exit 2
 fi
 mkdir -p "$out/logs" "$out/.done"
 [ "$fresh" = 1 ] && rm -f "$out"/.done/*
+
+# The reduced settings of --smoke (every stage and metric runs; the numbers are not comparable with a full run):
+# DaGAN animates one self pair (talk) besides the cross pair; the evaluation scores the first sample of each
+# generated folder but generate_baseline (generated, not scored: the cross-identity kind is scored on
+# generate_dagan), FID on 64-d Inception features (block 0) of at most 16 frames per video. Measured on 2 cores:
+# ~75 s in all when the machine is otherwise idle, 2-5 min when other jobs load it (load average 3-7).
+SMOKE_EVAL_ARGS=(--max_samples 1 --fid_dims 64 --fid_max_frames_per_video 16 --no_progress)
+SMOKE_NOT_SCORED=(generate_baseline)
+SMOKE_DAGAN_SELF_PAIRS="source,driving
+talk.png,talk.mp4"
+rw=""
+if [ "$random_weights" = 1 ]; then
+  rw="$out/random-weights"
+  mkdir -p "$rw"
+  if [ "$mode" = local ]; then
+    export TALKINGFACE_CHECKPOINTS="$rw" TORCH_HOME="$rw/torch"
+  else
+    TALKINGFACE_CHECKPOINTS=$rw
+  fi
+fi
 
 # How a stage runs: TF = `python -m talkingface`, EVAL = `python -m talkingface evaluate`, GEN = `python -m
 # dagan.generate`; D and O are the data and output folders as the stage sees them.
@@ -77,7 +109,7 @@ if [ "$mode" = container ]; then
   if [ -z "${TALKINGFACE_DOCKER_USER:-}" ] && [ "$(id -u)" = 0 ]; then
     # root on the host: run as the images' non-root user, owning the folders the stages write into
     user=$("$DOCKER" image inspect --format '{{.Config.User}}' "talkingface-base:$tag"); user=${user:-1000:1000}
-    chown "$user" "$out" "$data"
+    chown "$user" "$out" "$data" ${rw:+"$rw"}
   fi
   checkpoints=$(abs "${TALKINGFACE_CHECKPOINTS:-checkpoints}")
   DRUN=("$DOCKER" run --rm --network none --shm-size 2g --user "$user"
@@ -91,7 +123,7 @@ if [ "$mode" = container ]; then
   echo "[docker] stages run in the images (tag $tag): /data=$data /outputs=$out /checkpoints=$checkpoints"
 fi
 
-declare -a ran=() skipped=() notbuilt=()
+declare -a ran=() skipped=() notbuilt=() reduced=()
 
 # run_stage NAME COMMAND...: runs unless OUT/.done/NAME exists; logs to OUT/logs/NAME.log; stops the script on failure.
 run_stage() {
@@ -111,11 +143,52 @@ has_module() { "$PY" -c "import importlib.util as u, sys; sys.exit(0 if u.find_s
 has_stage() {
   if [ "$mode" = local ]; then has_module "$1"; return; fi
   if [[ "$2" == *:* ]]; then return 0; fi
-  if [ -f "${1//.//}.py" ]; then
+  if [ -f "${1//.//}.py" ] || [ -f "${1//.//}/__init__.py" ]; then
     echo "error: $1 is in this checkout but its image is not built: docker/build.sh, or run with --local" >&2; exit 2
   fi
   return 1
 }
+
+# 0. seeded random weights (--random-weights): FID-Inception, AlexNet, SyncNet in the authors' formats, written
+# with the kit's own classes (locally, or in the base image).
+random_weights_py() {
+  cat <<'PY'
+import sys
+from pathlib import Path
+
+import torch
+import torchvision
+
+from syncnet.model import SyncNet, save_syncnet
+from talkingface.metrics.fid import FidInception
+
+root = Path(sys.argv[1])
+for d in ("fid", "torchvision", "syncnet"):
+    (root / d).mkdir(parents=True, exist_ok=True)
+(root / "README.txt").write_text("SEEDED RANDOM WEIGHTS written by scripts/reproduce_all.sh --random-weights: "
+                                 "they exercise the metrics; their values mean nothing.\n")
+torch.manual_seed(0)
+torch.save(FidInception().inception.state_dict(), root / "fid" / "pt_inception-2015-12-05-6726825d.pth")
+torch.save(torchvision.models.alexnet().state_dict(), root / "torchvision" / "alexnet-owt-7be5be79.pth")
+torch.manual_seed(0)
+model = SyncNet()
+with torch.no_grad():  # a shared output bias, so that the 31 offset distances differ (as in tests/syncnet)
+    bias = torch.randn(1024) * 5.0
+    model.netfclip[3].bias.copy_(bias)
+    model.netfcaud[3].bias.copy_(bias)
+save_syncnet(model.eval(), root / "syncnet" / "syncnet_v2.model")
+print("seeded random weights written:", sorted(str(p.relative_to(root)) for p in root.rglob("*.*")))
+PY
+}
+if [ "$random_weights" = 1 ]; then
+  if [ "$mode" = local ]; then
+    WRITE_WEIGHTS=("$PY" - "$rw")
+  else
+    WRITE_WEIGHTS=("$DOCKER" run --rm -i --network none --user "$user" -v "$(abs "$rw"):/checkpoints"
+                   --entrypoint python "talkingface-base:$tag" - /checkpoints)
+  fi
+  run_stage random_weights "${WRITE_WEIGHTS[@]}" < <(random_weights_py)
+fi
 
 # 1. data
 if [ "$smoke" = 1 ]; then
@@ -132,13 +205,19 @@ run_stage baseline_cross "${TF[@]}" baseline --source_dir "$D/source_cross" --dr
   --save_folder "$D/generate_baseline"
 generated=(generate_baseline_self generate_baseline)
 if has_stage dagan.generate "${GEN[-1]}"; then
-  dagan_weights=()
+  dagan_weights=(); dagan_self_pairs=()
+  if [ "$smoke" = 1 ]; then
+    mkdir -p "$out/smoke"
+    echo "$SMOKE_DAGAN_SELF_PAIRS" > "$out/smoke/dagan_self_pairs.csv"
+    dagan_self_pairs=(--pairs "$O/smoke/dagan_self_pairs.csv")
+    reduced+=("DaGAN self: one pair ($(tail -n +2 "$out/smoke/dagan_self_pairs.csv" | tr '\n' ' ' | sed 's/ $//'))")
+  fi
   if [ "$smoke" = 1 ] && ! "${TF[@]}" weights status --quiet dagan_vox_adv_256 depth_encoder depth_decoder >/dev/null 2>&1; then
     echo "[dagan] the authors' DaGAN weights are not in checkpoints/: using a tiny RANDOMLY INITIALISED model (not the authors')"
     dagan_weights=(--random_tiny_model 0)
   fi
   run_stage dagan_self "${GEN[@]}" --source_dir "$D/source_self" --driving_dir "$D/gt_self" \
-    --save_folder "$D/generate_dagan_self" --device "$device" "${dagan_weights[@]}"
+    --save_folder "$D/generate_dagan_self" --device "$device" "${dagan_weights[@]}" "${dagan_self_pairs[@]}"
   run_stage dagan_cross "${GEN[@]}" --source_dir "$D/source_cross" --driving_dir "$D/gt_cross" \
     --save_folder "$D/generate_dagan" --device "$device" "${dagan_weights[@]}"
   generated+=(generate_dagan_self generate_dagan)
@@ -147,9 +226,16 @@ else
 fi
 
 # 4. evaluate + 5. report
-if has_stage talkingface.evaluate "${EVAL[-1]}"; then
+if has_stage talkingface.evaluation "${EVAL[-1]}"; then
+  eval_args=(); scored=("${generated[@]}")
+  if [ "$smoke" = 1 ]; then
+    eval_args=("${SMOKE_EVAL_ARGS[@]}")
+    scored=()
+    for g in "${generated[@]}"; do [[ " ${SMOKE_NOT_SCORED[*]} " == *" $g "* ]] || scored+=("$g"); done
+    reduced+=("evaluation: ${SMOKE_EVAL_ARGS[*]}; scored: ${scored[*]} (not: ${SMOKE_NOT_SCORED[*]})")
+  fi
   run_stage evaluate "${EVAL[@]}" --base_dir "$D" --output_path "$O/evaluation" \
-    --device "$device" --generate_dirs "${generated[@]}" --save_visuals
+    --device "$device" --generate_dirs "${scored[@]}" --save_visuals "${eval_args[@]}"
   report="$out/evaluation/report.html"
 else
   notbuilt+=("evaluate (metrics runner)")
@@ -164,6 +250,13 @@ fi
   echo "- stages done earlier (resumed): ${skipped[*]:-none}"
   echo "- generated sets: ${generated[*]}"
   echo "- not built yet: $(IFS=';'; echo "${notbuilt[*]:-none}")"
+  if [ ${#reduced[@]} -gt 0 ]; then
+    echo "- smoke settings (reduced; numbers not comparable with a full run): $(IFS=';'; echo "${reduced[*]}")"
+  fi
+  if [ "$random_weights" = 1 ]; then
+    echo "- weights: SEEDED RANDOM FID-Inception, AlexNet and SyncNet weights in $rw (--random-weights): every" \
+      "metric has a value, and the values mean nothing"
+  fi
   [ -n "$report" ] && echo "- report: $report"
   if [ -f "$out/evaluation/summary.md" ]; then echo; cat "$out/evaluation/summary.md"; fi
 } > "$out/summary.md"

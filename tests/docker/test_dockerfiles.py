@@ -37,6 +37,18 @@ def instructions(path: Path) -> list[tuple[str, str]]:
     return out
 
 
+def stages(path: Path) -> dict[str, list[tuple[str, str]]]:
+    """The instructions of each build stage, by stage name ("" for an unnamed one), global ARGs under "global"."""
+    out, name = {"global": []}, "global"
+    for word, args in instructions(path):
+        if word == "FROM":
+            parts = args.split()
+            name = parts[2] if len(parts) == 3 and parts[1].upper() == "AS" else ""
+            out[name] = []
+        out[name].append((word, args))
+    return out
+
+
 def header(path: Path, key: str) -> str:
     m = re.search(rf"^# {key}: *(.+)$", path.read_text(), re.M)
     assert m, f"{path.name} lacks its '# {key}:' header line"
@@ -72,16 +84,48 @@ def test_no_syntax_directive(path):
 def test_base_image_is_a_pinned_build_argument():
     ins = instructions(DOCKER / "base.Dockerfile")
     assert ins[0] == ("ARG", f"BASE_IMAGE={PUBLIC_BASE}")
-    assert ins[1] == ("FROM", "${BASE_IMAGE}")
+    assert [args for word, args in ins if word == "FROM"] == ["${BASE_IMAGE} AS pins", "${BASE_IMAGE}"]
+
+
+PINS_AWK = re.compile(r"awk '(.+)'\s+pyproject\.full\.toml > pyproject\.toml")
+
+
+def reduced_pyproject(text: str, tmp_path: Path) -> str:
+    """The pins stage's awk program run on ``text``."""
+    run = next(args for word, args in stages(DOCKER / "base.Dockerfile")["pins"] if word == "RUN")
+    program = PINS_AWK.search(run).group(1)
+    src = tmp_path / "pyproject.full.toml"
+    src.write_text(text)
+    return subprocess.run(["awk", program, str(src)], capture_output=True, text=True, check=True).stdout
+
+
+def test_the_dependency_layer_sees_only_the_dependency_tables_of_pyproject(tmp_path):
+    import tomllib
+
+    text = (REPO / "pyproject.toml").read_text()
+    full, reduced = tomllib.loads(text), tomllib.loads(reduced_pyproject(text, tmp_path))
+    assert reduced["project"] == full["project"] and reduced["build-system"] == full["build-system"]
+    assert reduced["tool"] == {"setuptools": full["tool"]["setuptools"]}  # what the skeleton install needs
+    # editing lint settings or the architecture contracts leaves it unchanged (the layer stays cached) ...
+    edited = text + ('\n[tool.ruff.lint.per-file-ignores]\n"x.py" = ["E501"]\n'
+                     '\n[[tool.importlinter.contracts]]\nname = "x"\n')
+    assert reduced_pyproject(edited, tmp_path) == reduced_pyproject(text, tmp_path)
+    # ... a dependency edit does not
+    assert reduced_pyproject(text.replace('"scipy",', '"scipy", "rich",', 1), tmp_path) != reduced_pyproject(
+        text, tmp_path)
 
 
 def test_dependency_layer_depends_only_on_the_pin_files():
-    ins = instructions(DOCKER / "base.Dockerfile")
+    ins = stages(DOCKER / "base.Dockerfile")[""]
     deps = next(i for i, (word, args) in enumerate(ins) if word == "RUN" and "pip install -c constraints.txt" in args)
     copies = [args for word, args in ins[:deps] if word in ("COPY", "ADD")]
-    assert copies == ["constraints.txt pyproject.toml requirements-nodeps.txt ./"]
+    assert copies == ["constraints.txt requirements-nodeps.txt ./", "--from=pins /pins/pyproject.toml ./"]
+    assert [args for word, args in stages(DOCKER / "base.Dockerfile")["pins"] if word == "COPY"] == [
+        "pyproject.toml pyproject.full.toml"]
     run = ins[deps][1]
     assert "--mount=type=secret,id=pip_cert" in run and "PIP_CERT=/run/secrets/pip_cert" in run
+    # the host's pip index settings (docker/build.sh) come in the same way: a secret, for the pip step only
+    assert "--mount=type=secret,id=pip_index" in run and "PIP_CONFIG_FILE=/run/secrets/pip_index" in run
     assert '".[${EXTRAS}]"' in run and "-r requirements-nodeps.txt" in run and "--no-deps" in run
     extras = next(args for word, args in ins if word == "ARG" and args.startswith("EXTRAS="))
     assert "dev" not in extras.split("=", 1)[1].split(",")
@@ -96,7 +140,11 @@ def test_dependency_layer_depends_only_on_the_pin_files():
 def test_no_secret_or_weights_baked_in():
     text = (DOCKER / "base.Dockerfile").read_text()
     ins = instructions(DOCKER / "base.Dockerfile")
-    assert not any(word == "ENV" and "PIP_CERT" in args for word, args in ins)
+    for path in DOCKERFILES:
+        for word, args in instructions(path):
+            if word in ("ENV", "ARG", "LABEL"):
+                for key in ("PIP_CERT", "PIP_CONFIG_FILE", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST"):
+                    assert key not in args, f"{path.name}: {word} {args}"
     assert not any(word in ("COPY", "ADD") and ("checkpoints " in args or ".pth" in args) for word, args in ins)
     assert "checkpoints/manifest.yaml /opt/talkingface/manifest.yaml" in text
     env = " ".join(args for word, args in ins if word == "ENV")

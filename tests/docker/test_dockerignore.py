@@ -80,6 +80,8 @@ def needed_by_the_base_image() -> list[str]:
     sources = []
     for m in re.finditer(r"^COPY (.+)$", text, re.M):
         words = m.group(1).split()
+        if any(w.startswith("--from=") for w in words):
+            continue  # from another build stage, not from the context
         sources += [w for w in words[:-1] if not w.startswith("--")]
     sources += re.findall(r"/tmp/src/([\w./-]+)", text)
     sources += ["pyproject.toml", "README.md"]

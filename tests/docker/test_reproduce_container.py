@@ -4,6 +4,7 @@ A stand-in `docker` client records its arguments (DOCKER=...); the real images r
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -81,3 +82,72 @@ def test_missing_images_are_an_error_that_says_how_to_build(stub):
     r = reproduce(stub, STUB_NO_IMAGES="1")
     assert r.returncode == 2
     assert "image talkingface-base:t1 not found: build the images (docker/build.sh), or run with --local" in r.stderr
+
+
+def test_smoke_uses_the_reduced_settings_and_says_so(stub):
+    assert reproduce(stub).returncode == 0
+    calls = runs(stub)
+    evaluate = calls[-1][calls[-1].index("evaluation-image:t1") + 1:]
+    flags = " ".join(evaluate)
+    assert "--max_samples 1 --fid_dims 64 --fid_max_frames_per_video 16" in flags
+    # generate_baseline is generated, not scored (the cross kind is scored on generate_dagan)
+    assert evaluate[evaluate.index("--generate_dirs") + 1:][:4] == [
+        "generate_baseline_self", "generate_dagan_self", "generate_dagan", "--save_visuals"]
+    dagan = [c for c in calls if "generate:t1" in c]
+    assert len(dagan) == 2
+    self_args = dagan[0][dagan[0].index("generate:t1") + 1:]
+    assert self_args[self_args.index("--pairs") + 1] == "/outputs/smoke/dagan_self_pairs.csv"
+    assert "--pairs" not in dagan[1]  # the cross set has one pair
+    assert (stub["out"] / "smoke" / "dagan_self_pairs.csv").read_text().splitlines() == [
+        "source,driving", "talk.png,talk.mp4"]
+    summary = (stub["out"] / "summary.md").read_text()
+    assert "- smoke settings (reduced; numbers not comparable with a full run): DaGAN self: one pair" in summary
+    assert "evaluation: --max_samples 1 --fid_dims 64" in summary
+    assert "scored: generate_baseline_self generate_dagan_self generate_dagan (not: generate_baseline)" in summary
+    assert "SEEDED RANDOM" not in summary
+
+
+def test_random_weights_are_written_in_the_base_image_and_mounted_read_only(stub):
+    r = reproduce(stub, "--random-weights")
+    assert r.returncode == 0, r.stderr
+    rw = stub["out"] / "random-weights"
+    calls = runs(stub)
+    writer = calls[0]
+    assert writer[:5] == ["run", "--rm", "-i", "--network", "none"]
+    assert [writer[i + 1] for i, w in enumerate(writer) if w == "-v"] == [f"{rw}:/checkpoints"]
+    assert writer[-4:] == ["python", "talkingface-base:t1", "-", "/checkpoints"]
+    for call in calls[1:]:
+        vols = {call[i + 1] for i, w in enumerate(call) if w == "-v"}
+        assert f"{rw}:/checkpoints:ro" in vols and not any(v.startswith(f"{stub['ckpt']}:") for v in vols)
+    assert "- weights: SEEDED RANDOM" in (stub["out"] / "summary.md").read_text()
+
+
+def test_random_weights_only_for_smoke_runs(stub, tmp_path):
+    r = subprocess.run([str(REPO / "scripts" / "reproduce_all.sh"), "--random-weights", "--data", str(tmp_path)],
+                       capture_output=True, text=True, env=stub["env"], timeout=60)
+    assert r.returncode == 2 and "--random-weights is for --smoke runs only" in r.stderr
+
+
+def test_the_stage_modules_it_looks_for_exist():
+    # has_stage MODULE: locally the module must be importable (talkingface.evaluate became talkingface.evaluation)
+    import importlib.util
+    text = (REPO / "scripts" / "reproduce_all.sh").read_text()
+    modules = re.findall(r"^if has_stage (\S+) ", text, re.M)
+    assert "talkingface.evaluation" in modules
+    for module in modules:
+        assert importlib.util.find_spec(module) is not None, module
+
+
+def test_the_random_weights_writer_uses_names_that_exist():
+    # --random-weights writes the weights with the kit's own classes (an inline script): they must still be there
+    import importlib
+    text = (REPO / "scripts" / "reproduce_all.sh").read_text()
+    script = text[text.index("random_weights_py() {"):]
+    script = script[script.index("<<'PY'\n") + 7:script.index("\nPY\n")]
+    compile(script, "random_weights_py", "exec")
+    imports = re.findall(r"^from (\S+) import (.+)$", script, re.M)
+    assert {m for m, _ in imports} >= {"syncnet.model", "talkingface.metrics.fid"}
+    for module, names in imports:
+        mod = importlib.import_module(module)
+        for name in names.split(","):
+            assert hasattr(mod, name.strip()), f"{module}.{name.strip()}"
