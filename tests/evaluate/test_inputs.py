@@ -25,10 +25,11 @@ def test_missing_generate_dir_named_and_others_go_on(copy_set, tmp_path, capsys)
     assert _cli(base, tmp_path / "out", "--generate_dirs", "generate_base_self,generate_typo") == 0
     err = capsys.readouterr().err
     assert f"generated folder not found: {base / 'generate_typo'}" in err
-    # only the missing folder: nothing to evaluate -> non-zero, the message names it
+    # only the missing folder: nothing to evaluate -> non-zero before anything is written, the line names it
     assert _cli(base, tmp_path / "out2", "--generate_dirs", "generate_typo") == 2
-    err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith("error: nothing could be evaluated") and "generate_typo" in err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: generate_typo: generated folder not found") and \
+        not (tmp_path / "out2").exists()
 
 
 def test_missing_gt_folder_unmatched_names_and_empty_folder(copy_set, run_eval, tmp_path):

@@ -35,6 +35,7 @@ def test_provenance_of_the_generated_folder_is_reported(copy_set, run_eval):
     made = base / "generate_random_self"
     folder = GeneratedFolder(made, Maker("dagan", random_weights=True, label="RANDOM WEIGHTS — not the authors' "
                                          "model", settings={"random_seed": 0}))
+    made.mkdir()                                                     # a generator's first write makes it
     for path in sorted(gen.iterdir()):
         shutil.copy(path, made / path.name)
         folder.add(path.name, source=base / "source_self" / path.name)
