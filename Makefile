@@ -7,13 +7,15 @@ PYTEST_ARGS ?=
 # What `make lint` checks with ruff (folders of packages not written yet are left out).
 LINT_PATHS := $(wildcard talkingface dagan lawdnet syncnet tests benchmarks scripts)
 
-.PHONY: setup test test-fast test-weights demo lint clean help
+.PHONY: setup test test-fast test-weights slips slips-fast demo lint clean help
 
 help:
 	@echo "make demo       run every built stage on the embedded sample (CPU) -> outputs/smoke/"
 	@echo "make test       run the test suite"
 	@echo "make test-fast  the test suite without tests marked slow"
 	@echo "make test-weights  the tests that need the authors' real weights in TALKINGFACE_CHECKPOINTS (skipped when absent)"
+	@echo "make slips      apply each slip of tests/slips/ to a temporary copy; fails unless every one is caught"
+	@echo "make slips-fast the fast subset of the slips (CI)"
 	@echo "make setup      create/update .venv from constraints.txt (idempotent)"
 	@echo "make lint       ruff + import-linter contracts (lint-imports, [tool.importlinter] in pyproject.toml)"
 
@@ -28,6 +30,12 @@ test-fast: setup
 
 test-weights: setup
 	$(PY) -m pytest -m weights -rs $(PYTEST_ARGS)
+
+slips: setup
+	$(PY) scripts/run_slips.py $(SLIPS_ARGS)
+
+slips-fast: setup
+	$(PY) scripts/run_slips.py --fast $(SLIPS_ARGS)
 
 demo: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" scripts/reproduce_all.sh --smoke --local

@@ -186,7 +186,7 @@ def ci(tmp_path) -> dict:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     stubs = {
-        bin_dir / "make": 'echo "make $*" >> "$CALLS"; v="FAIL_$1"; exit "${!v:-0}"',
+        bin_dir / "make": 'echo "make $*" >> "$CALLS"; v="FAIL_${1//-/_}"; exit "${!v:-0}"',
         root / "scripts" / "reproduce_all.sh": 'echo "reproduce_all.sh $*" >> "$CALLS"; exit "${FAIL_smoke:-0}"',
         root / "scripts" / "docker_ci.sh": 'echo "docker_ci.sh local=$DOCKER_CI_LOCAL_RUN" >> "$CALLS"\n'
                                            'printf "docker: image builds\\t12\\n" >> "$DOCKER_CI_TIMES"\n'
@@ -209,11 +209,11 @@ def test_ci_runs_each_step_once_in_order_and_prints_their_times(ci):
     assert r.returncode == 0, r.stdout + r.stderr
     calls = ci["log"].read_text().splitlines()
     smoke = ci["work"] / "smoke"
-    assert calls == ["make setup", "make lint", "make test",
+    assert calls == ["make setup", "make lint", "make test", "make slips-fast",
                      f"reproduce_all.sh --smoke --local --random-weights --fresh --out {smoke}",
                      f"docker_ci.sh local={smoke}"]
     table = r.stdout[r.stdout.index("ci: step times"):]
-    for name in ("setup", "lint", "tests", "smoke", "docker", "image builds", "code-change rebuild", "total"):
+    for name in ("setup", "lint", "tests", "slips", "smoke", "docker", "image builds", "code-change rebuild", "total"):
         assert re.search(rf"^ci: +{name} +\d+", table, re.M), name
     assert re.search(r"^ci: total \d+ s", r.stdout, re.M) and "ci: OK" in r.stdout
     assert not ci["work"].exists()  # removed when CI passes
@@ -222,7 +222,7 @@ def test_ci_runs_each_step_once_in_order_and_prints_their_times(ci):
 def test_ci_reports_every_failed_step_and_fails(ci):
     r = ci_run(ci, FAIL_lint="3")
     assert r.returncode == 1
-    assert len(ci["log"].read_text().splitlines()) == 5  # the other steps still ran
+    assert len(ci["log"].read_text().splitlines()) == 6  # the other steps still ran
     assert re.search(r"^ci: +lint +\d+ .*FAILED \(exit 3\)", r.stdout, re.M)
     assert "ci: FAILED steps: lint" in r.stdout and ci["work"].is_dir()
     r = ci_run(ci, FAIL_test="1", CI_FAIL_FAST="1")
