@@ -220,3 +220,15 @@ def write_syncnet_file(path: str | Path) -> tuple[Path, str]:
     path = save_syncnet(model, path)
     written = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
     return path, state_digest({"syncnet": written})
+
+
+GOLDEN = Path(__file__).resolve().parent / "data" / "golden"
+
+
+def load_golden(name: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """``tests/data/golden/<name>.json`` and the arrays of ``<name>.npz``: what the authors' code gave."""
+    import json
+
+    doc = json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
+    with np.load(GOLDEN / f"{name}.npz") as npz:
+        return doc, {k: npz[k] for k in npz.files}

@@ -62,6 +62,23 @@ class LandmarkBackend(ABC):
             yield None if points is None else Face(np.asarray(points, np.float32), landmark_box(points))
 
 
+class DetectorBackend(LandmarkBackend):
+    """A backend with a face detector of its own: it implements :meth:`detect_face` (landmarks and the detector's
+    box); the landmarks alone and the per-frame results follow from it."""
+
+    @abstractmethod
+    def detect_face(self, frame: np.ndarray) -> Face | None:
+        """The :class:`Face` of the largest face of ``frame``, its box the detector's, or None."""
+
+    def detect(self, frame: np.ndarray) -> np.ndarray | None:
+        face = self.detect_face(frame)
+        return None if face is None else face.points
+
+    def detect_faces(self, frames: Iterable[np.ndarray]) -> Iterator[Face | None]:
+        for frame in frames:
+            yield self.detect_face(frame)
+
+
 def normalize_landmarks(points: np.ndarray) -> np.ndarray | None:
     """The DaGAN/FOMM demo's normalisation: centre the points, divide by sqrt of their convex hull's area
     (None for degenerate points with no area)."""

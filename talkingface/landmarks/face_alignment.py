@@ -8,10 +8,10 @@ import warnings
 import numpy as np
 
 from talkingface.errors import KitError, WeightsError
-from talkingface.landmarks.base import Face, LandmarkBackend, landmark_box
+from talkingface.landmarks.base import DetectorBackend, Face, landmark_box
 
 
-class FaceAlignmentBackend(LandmarkBackend):
+class FaceAlignmentBackend(DetectorBackend):
     """face-alignment's 2D-FAN-4 with its S3FD detector, built from local weight files only."""
 
     name = "face-alignment"
@@ -49,14 +49,6 @@ class FaceAlignmentBackend(LandmarkBackend):
                                           face_detector_kwargs={"path_to_detector": str(s3fd)}, compile=False)
         except RuntimeError as exc:
             raise WeightsError(f"{s3fd}: not an S3FD state dict ({str(exc).splitlines()[0]})") from None
-
-    def detect(self, frame: np.ndarray) -> np.ndarray | None:
-        face = self.detect_face(frame)
-        return None if face is None else face.points
-
-    def detect_faces(self, frames):
-        for frame in frames:
-            yield self.detect_face(frame)
 
     def detect_face(self, frame: np.ndarray) -> Face | None:
         """Landmarks of the largest face and its S3FD box (the detector the VoxCeleb crops were made with)."""

@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 from talkingface.errors import KitError
-from talkingface.landmarks.base import NUM_POINTS, Face, LandmarkBackend
+from talkingface.landmarks.base import NUM_POINTS, DetectorBackend, Face
 
 #: Haar face box -> S3FD-like box: measured so that the union of the Haar boxes of the DaGAN authors' VoxCeleb
 #: driving clip (40,46)-(226,213) in 256x256, enlarged by 1.2 (the crop rule), gives the clip's own 256-px side
@@ -45,7 +45,7 @@ def mean_shape() -> np.ndarray:
     return np.concatenate([jaw, brow_r, brow_l, bridge, nostrils, eye_r, eye_l, lips_out, lips_in]).astype(np.float32)
 
 
-class OfflineBackend(LandmarkBackend):
+class OfflineBackend(DetectorBackend):
     """Haar face + eye boxes with a fitted mean shape (see the module docstring for what it can and cannot see)."""
 
     name = "offline"
@@ -86,14 +86,6 @@ class OfflineBackend(LandmarkBackend):
                 return None
             picked.append(best[1])
         return picked[0], picked[1]
-
-    def detect(self, frame: np.ndarray) -> np.ndarray | None:
-        face = self.detect_face(frame)
-        return None if face is None else face.points
-
-    def detect_faces(self, frames):
-        for frame in frames:
-            yield self.detect_face(frame)
 
     def detect_face(self, frame: np.ndarray) -> Face | None:
         """Landmarks (the fitted mean shape) and the Haar box enlarged by BOX_SCALE, in ``frame``'s pixels."""

@@ -8,13 +8,12 @@ of skimage's astronaut photo (checked by sha256), the driving frames are stored.
 from __future__ import annotations
 
 import hashlib
-import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from golden_weights import write_dagan_files
+from golden_weights import load_golden, write_dagan_files
 
 import dagan
 
@@ -26,9 +25,7 @@ REGENERATE = "regenerate with scripts/make_golden.py (tests/data/golden/README.m
 
 @pytest.fixture(scope="module")
 def golden() -> tuple[dict, dict[str, np.ndarray]]:
-    doc = json.loads((GOLDEN / "dagan.json").read_text(encoding="utf-8"))
-    with np.load(GOLDEN / "dagan.npz") as npz:
-        return doc, {k: npz[k] for k in npz.files}
+    return load_golden("dagan")
 
 
 @pytest.fixture(scope="module")

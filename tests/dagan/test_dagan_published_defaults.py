@@ -15,13 +15,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from golden_weights import write_dagan_files
+from golden_weights import load_golden, write_dagan_files
 
 import dagan
 from dagan.cli import animate
@@ -35,9 +34,7 @@ TOL = 1e-4            # depth and keypoints of dagan.load_model's defaults vs th
 
 @pytest.fixture(scope="module")
 def golden() -> tuple[dict, dict[str, np.ndarray]]:
-    doc = json.loads((GOLDEN / "dagan.json").read_text(encoding="utf-8"))
-    with np.load(GOLDEN / "dagan.npz") as npz:
-        return doc, {k: npz[k] for k in npz.files}
+    return load_golden("dagan")
 
 
 @pytest.fixture(scope="module")

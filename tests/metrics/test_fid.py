@@ -11,34 +11,10 @@ from _metric_images import crops
 from talkingface.errors import WeightsError
 from talkingface.metrics import NotComputable, SetResult, create_metric, fid
 from talkingface.metrics.fid import FidMetric, fingerprint_files, frechet_distance
-from talkingface.metrics.fid_inception import FidInception
 
 pytest.importorskip("pytorch_fid")
 # scipy warns that sqrtm of a rank-deficient product may be inaccurate (pytorch-fid gets the same warning)
 pytestmark = pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning", "ignore:fid. N < :UserWarning")
-FID_FILE = "pt_inception-2015-12-05-6726825d.pth"
-
-
-@pytest.fixture(scope="module")
-def fid_weights(tmp_path_factory) -> dict:
-    """A random FID-Inception state dict (kaiming-normal convs, so pool3 features are O(1)), saved twice:
-    as our weights file and in a TORCH_HOME where pytorch-fid finds it instead of downloading."""
-    root = tmp_path_factory.mktemp("fid_weights")
-    torch.manual_seed(0)
-    net = FidInception(2048).inception
-    for mod in net.modules():
-        if isinstance(mod, torch.nn.Conv2d):
-            torch.nn.init.kaiming_normal_(mod.weight, nonlinearity="relu")
-        elif isinstance(mod, torch.nn.BatchNorm2d):
-            mod.running_mean.normal_(0, 0.1)
-            mod.running_var.uniform_(0.5, 1.5)
-            mod.bias.data.normal_(0, 0.1)
-    path = root / "ours" / FID_FILE
-    hub = root / "torch_home" / "hub" / "checkpoints" / FID_FILE
-    for p in (path, hub):
-        p.parent.mkdir(parents=True)
-        torch.save(net.state_dict(), p)
-    return {"path": path, "torch_home": root / "torch_home"}
 
 
 def _write_set(folder, images, ext="png"):

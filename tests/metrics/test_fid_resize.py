@@ -13,30 +13,6 @@ import pytest
 import torch
 
 pytest.importorskip("pytorch_fid")
-FID_FILE = "pt_inception-2015-12-05-6726825d.pth"
-
-
-@pytest.fixture(scope="module")
-def fid_files(tmp_path_factory) -> dict:
-    """Random FID-Inception weights (kaiming-normal convs): the kit's file and a TORCH_HOME copy for pytorch-fid."""
-    from talkingface.metrics.fid_inception import FidInception
-
-    root = tmp_path_factory.mktemp("fid_resize")
-    torch.manual_seed(1)
-    net = FidInception(2048).inception
-    for mod in net.modules():
-        if isinstance(mod, torch.nn.Conv2d):
-            torch.nn.init.kaiming_normal_(mod.weight, nonlinearity="relu")
-        elif isinstance(mod, torch.nn.BatchNorm2d):
-            mod.running_mean.normal_(0, 0.1)
-            mod.running_var.uniform_(0.5, 1.5)
-    ours = root / "ours" / FID_FILE
-    hub = root / "torch_home" / "hub" / "checkpoints" / FID_FILE
-    ours.parent.mkdir(parents=True)
-    hub.parent.mkdir(parents=True)
-    torch.save(net.state_dict(), ours)
-    hub.symlink_to(ours)
-    return {"path": ours, "torch_home": root / "torch_home"}
 
 
 def images() -> dict[str, np.ndarray]:
@@ -46,14 +22,14 @@ def images() -> dict[str, np.ndarray]:
             "coffee crop 200x160": np.ascontiguousarray(data.coffee()[100:260, 150:350])}
 
 
-def test_first_block_equals_pytorch_fid_on_shrunk_and_enlarged_images(fid_files, monkeypatch):
+def test_first_block_equals_pytorch_fid_on_shrunk_and_enlarged_images(fid_weights, monkeypatch):
     from pytorch_fid.inception import InceptionV3
 
     from talkingface.metrics import create_metric
 
-    monkeypatch.setenv("TORCH_HOME", str(fid_files["torch_home"]))
+    monkeypatch.setenv("TORCH_HOME", str(fid_weights["torch_home"]))
     reference = InceptionV3([0], resize_input=True, normalize_input=True).eval()
-    metric = create_metric("fid", weights=fid_files["path"], dims=64)
+    metric = create_metric("fid", weights=fid_weights["path"], dims=64)
     for name, img in images().items():
         with torch.no_grad():
             x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255

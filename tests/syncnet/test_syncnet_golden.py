@@ -9,7 +9,6 @@ LSE moves with the ffmpeg version (docs/lse_protocol.md): a failure says which f
 from __future__ import annotations
 
 import hashlib
-import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from golden_weights import write_syncnet_file
+from golden_weights import load_golden, write_syncnet_file
 
 import syncnet
 from talkingface.media import ffmpeg_version
@@ -29,9 +28,7 @@ RTOL = 1e-5          # LSE-D, LSE-C, the 31 mean and the per-window distances (m
 
 @pytest.fixture(scope="module")
 def golden() -> tuple[dict, dict[str, np.ndarray]]:
-    doc = json.loads((GOLDEN / "syncnet.json").read_text(encoding="utf-8"))
-    with np.load(GOLDEN / "syncnet.npz") as npz:
-        arrays = {k: npz[k] for k in npz.files}
+    doc, arrays = load_golden("syncnet")
     assert hashlib.sha256(CLIP.read_bytes()).hexdigest() == doc["clip"]["sha256"], f"{CLIP} is not the golden's clip"
     return doc, arrays
 
