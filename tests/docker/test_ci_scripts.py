@@ -182,6 +182,7 @@ def ci(tmp_path) -> dict:
     (root / ".ci").mkdir(parents=True)
     (root / "scripts").mkdir()
     shutil.copy2(CI_RUN, root / ".ci" / "run")
+    shutil.copy2(REPO / "scripts" / "ci_tools.sh", root / "scripts" / "ci_tools.sh")    # CI_INSTALL_TOOLS=0 below
     log = tmp_path / "calls.log"
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -196,7 +197,8 @@ def ci(tmp_path) -> dict:
         path.write_text("#!/bin/bash\n" + body + "\n")
         path.chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(log),
-           "CI_WORK": str(tmp_path / "work"), "TALKINGFACE_VENV_CACHE": str(tmp_path / "cache")}
+           "CI_WORK": str(tmp_path / "work"), "TALKINGFACE_VENV_CACHE": str(tmp_path / "cache"),
+           "CI_INSTALL_TOOLS": "0"}
     return {"run": root / ".ci" / "run", "env": env, "log": log, "work": tmp_path / "work"}
 
 
@@ -213,7 +215,8 @@ def test_ci_runs_each_step_once_in_order_and_prints_their_times(ci):
                      f"reproduce_all.sh --smoke --local --random-weights --fresh --out {smoke}",
                      f"docker_ci.sh local={smoke}"]
     table = r.stdout[r.stdout.index("ci: step times"):]
-    for name in ("setup", "lint", "tests", "slips", "smoke", "docker", "image builds", "code-change rebuild", "total"):
+    for name in ("setup", "tools", "lint", "tests", "slips", "smoke", "docker", "image builds", "code-change rebuild",
+                 "total"):
         assert re.search(rf"^ci: +{name} +\d+", table, re.M), name
     assert re.search(r"^ci: total \d+ s", r.stdout, re.M) and "ci: OK" in r.stdout
     assert not ci["work"].exists()  # removed when CI passes
@@ -234,3 +237,17 @@ def test_makefile_lint_runs_ruff_and_the_import_contracts():
     text = (REPO / "Makefile").read_text()
     recipe = text[text.index("\nlint:"):].split("\n\n")[0]
     assert "$(PY) -m ruff check $(LINT_PATHS)" in recipe and "$(VENV)/bin/lint-imports" in recipe
+
+
+def test_ci_tools_installs_nothing_when_told_or_when_present(tmp_path):
+    script = REPO / "scripts" / "ci_tools.sh"
+    r = subprocess.run([str(script)], capture_output=True, text=True, env={**os.environ, "CI_INSTALL_TOOLS": "0"},
+                       timeout=30)
+    assert r.returncode == 0 and "nothing installed" in r.stdout
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "chromium").write_text("#!/bin/sh\necho Chromium 1.2.3\n")
+    (fake / "chromium").chmod(0o755)
+    r = subprocess.run([str(script)], capture_output=True, text=True, timeout=30,
+                       env={**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"})
+    assert r.returncode == 0 and "Chromium 1.2.3 already installed" in r.stdout
