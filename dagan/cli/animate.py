@@ -25,19 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dagan.cli.options import (
-    LANDMARK_HELP,
-    add_crop_arguments,
-    add_model_arguments,
-    check_crop_args,
-    check_model_args,
-    face_crop_from_args,
-    load_model_from_args,
-    model_device,
-    run_record,
-    weight_files,
-    write_record,
-)
+from dagan.cli import options
 from talkingface.cli import CommandParser
 from talkingface.errors import KitError, cli_main
 
@@ -67,12 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
            "frame 0, with a warning, when no face is found")
     a("--best_frame", type=int, help="measure relative motion from this driving frame (0-based)")
     a("--landmarks", default="auto", choices=["auto", "face-alignment", "offline", "openface-csv"],
-      help=f"landmark backend / face detector for --find_best_frame and --crop auto: {LANDMARK_HELP}, "
+      help=f"landmark backend / face detector for --find_best_frame and --crop auto: {options.LANDMARK_HELP}, "
            "openface-csv (landmarks from OpenFace CSVs; boxes from them)")
     a("--landmarks_csv", help="OpenFace CSV of the driving video (--landmarks openface-csv)")
     a("--source_landmarks_csv", help="OpenFace CSV of the source image (--landmarks openface-csv)")
-    add_crop_arguments(p, landmarks=False)
-    add_model_arguments(p)
+    options.add_crop_arguments(p, landmarks=False)
+    options.add_model_arguments(p)
     a("--no_progress", action="store_true", help="no progress bar")
     return p
 
@@ -97,8 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.best_frame is not None and args.best_frame < 0:
         raise KitError(f"--best_frame must be >= 0, got {args.best_frame}")
-    check_model_args(args)
-    check_crop_args(args)
+    options.check_model_args(args)
+    options.check_crop_args(args)
 
     from dagan.framing import frame_source
     from dagan.pipeline import animate_video, read_source
@@ -107,29 +95,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     source = read_source(args.source_image)      # input errors first, before loading weights
     driving = VideoReader(args.driving_video)    # the one probe: missing, empty, no video stream, no frames
-    files = weight_files(args)                   # every missing weight file at once
+    files = options.weight_files(args)                   # every missing weight file at once
     result = Path(args.result_video)
     check_result_path(result, [args.source_image, args.driving_video, args.config, args.landmarks_csv,
                                args.source_landmarks_csv, *files.values()])
     search = args.find_best_frame and args.best_frame is None
     backend = None
     if search or args.crop == "auto":
-        backend = make_backend(args.landmarks, device=model_device(args), csv_path=args.landmarks_csv,
+        backend = make_backend(args.landmarks, device=options.model_device(args), csv_path=args.landmarks_csv,
                                image_csv_path=args.source_landmarks_csv)
-    face_crop = face_crop_from_args(args, backend)
+    face_crop = options.face_crop_from_args(args, backend)
     source = frame_source(source, args.source_image, face_crop)      # no face: exit 2 before loading weights
-    model, weights = load_model_from_args(args, files)
+    model, weights = options.load_model_from_args(args, files)
     outcome = animate_video(model, source, driving, result, relative=args.relative, adapt_scale=args.adapt_scale,
                             best_frame=args.best_frame, landmarks=backend if search else None, keep_audio=True,
                             progress=not args.no_progress, crop=face_crop)
-    options: dict[str, Any] = {k: getattr(args, k) for k in (
+    ran: dict[str, Any] = {k: getattr(args, k) for k in (
         "source_image", "driving_video", "result_video", "relative", "adapt_scale", "find_best_frame", "best_frame",
         "kp_num", "generator")}
-    options["landmarks"] = backend.name if backend is not None else None
-    options["face_crop"] = face_crop.settings()
-    record = run_record(model, weights, options)
+    ran["landmarks"] = backend.name if backend is not None else None
+    ran["face_crop"] = face_crop.settings()
+    record = options.run_record(model, weights, ran)
     record["result"] = outcome.summary()
-    config_path = write_record(record, result.with_name(result.stem + ".config.yaml"))
+    config_path = options.write_record(record, result.with_name(result.stem + ".config.yaml"))
     label = f" [{weights['label']}]" if weights.get("random") else ""
     logging.getLogger("dagan").info(
         "wrote %s (%d frames of %dx%d, %.3g fps, audio %s, anchor frame %d: %s) in %.1f s; config %s%s", result,

@@ -30,18 +30,7 @@ import logging
 import time
 from collections.abc import Sequence
 
-from dagan.cli.options import (
-    add_crop_arguments,
-    add_model_arguments,
-    check_crop_args,
-    check_model_args,
-    face_crop_from_args,
-    load_model_from_args,
-    model_device,
-    model_maker,
-    run_record,
-    weight_files,
-)
+from dagan.cli import options
 from dagan.evaluation_set import output_path
 from talkingface.cli import CommandParser
 from talkingface.errors import KitError, cli_main
@@ -70,8 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--resume", action="store_true",
       help="continue an earlier run with the same weights and settings, keeping what it made (the default; the flag "
            "makes it explicit)")
-    add_crop_arguments(p)
-    add_model_arguments(p)
+    options.add_crop_arguments(p)
+    options.add_model_arguments(p)
     a("--no_progress", action="store_true", help="no progress bar")
     return p
 
@@ -86,10 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.overwrite and args.resume:
         raise KitError("--overwrite and --resume exclude each other")
     log = logging.getLogger("dagan.generate")
-    check_model_args(args)
-    check_crop_args(args)
+    options.check_model_args(args)
+    options.check_crop_args(args)
     pairs = find_pairs(args.source_dir, args.driving_dir, args.pairs)      # input errors first
-    files = weight_files(args)                                              # every missing weight file at once
+    files = options.weight_files(args)                                     # every missing weight file at once
     norm = load_dagan_config(args.config).animate_params.normalization_params
     relative = norm.get("use_relative_movement", True) if args.relative is None else args.relative
     adapt_scale = norm.get("adapt_movement_scale", False) if args.adapt_scale is None else args.adapt_scale
@@ -99,22 +88,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.crop == "auto":                  # the backend's name decides the crops: resolve it before the maker
         from talkingface.landmarks import make_backend
 
-        backend = make_backend(args.landmarks, device=model_device(args))
-    face_crop = face_crop_from_args(args, backend)
+        backend = make_backend(args.landmarks, device=options.model_device(args))
+    face_crop = options.face_crop_from_args(args, backend)
     if face_crop.auto:
         settings["face_crop"] = face_crop.settings()          # absent with --crop none: earlier folders resume
     inputs = [args.source_dir, args.driving_dir, args.pairs, *files.values()]
-    folder = GeneratedFolder(args.save_folder, model_maker(args, files, settings), inputs=inputs,
+    folder = GeneratedFolder(args.save_folder, options.model_maker(args, files, settings), inputs=inputs,
                              overwrite=args.overwrite)                     # output checks before any work
     todo = [p for p in pairs if not folder.done(output_path(p, folder.folder).name)]
     log.info("%d pair(s), %d already made in %s", len(pairs), len(pairs) - len(todo), folder.folder)
 
-    model, weights = load_model_from_args(args, files)
+    model, weights = options.load_model_from_args(args, files)
     if any(not is_video(p.driving) for p in todo):
         log.info("single-image pairs use absolute motion: relative motion from one driving image would reproduce "
                  "the source")
     started = time.perf_counter()
-    folder.run.update(run_record(model, weights, {
+    folder.run.update(options.run_record(model, weights, {
         "source_dir": args.source_dir, "driving_dir": args.driving_dir, "pairs": args.pairs,
         "save_folder": str(folder.folder)}))
     summary = generate(model, pairs, folder, relative=relative, adapt_scale=adapt_scale,
