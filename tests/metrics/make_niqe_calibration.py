@@ -3,7 +3,8 @@
 
 Needs pyiqa (0.1.16 was used) in its own environment, e.g.:
     python3 -m venv /tmp/pyiqa-venv && /tmp/pyiqa-venv/bin/pip install pyiqa==0.1.16 torch torchvision
-    /tmp/pyiqa-venv/bin/python tests/metrics/make_niqe_calibration.py
+    /tmp/pyiqa-venv/bin/python tests/metrics/make_niqe_calibration.py            # rewrite the JSON
+    PYTHONPATH=. /tmp/pyiqa-venv/bin/python tests/metrics/make_niqe_calibration.py --check   # live pyiqa = JSON = kit
 pyiqa gets the official LIVE parameters through ``pretrained_model_path`` (a .mat with mu_prisparam /
 cov_prisparam written from the kit's npz), so nothing is downloaded. Each image is fed twice — as the
 [0,1] float32 tensor pyiqa's loader produces and as a PNG file path — and both values must agree.
@@ -28,6 +29,8 @@ from PIL import Image  # noqa: E402
 
 def main() -> int:
     import pyiqa
+
+    check = "--check" in sys.argv[1:]
 
     params = np.load(REPO / "talkingface" / "data" / "niqe_pris_params.npz")
     with tempfile.TemporaryDirectory() as tmp:
@@ -54,6 +57,15 @@ def main() -> int:
         "images": entries,
     }
     path = HERE / "data" / "niqe_pyiqa_calibration.json"
+    if check:       # live pyiqa against the recorded values (what tests/metrics/test_niqe.py compares the kit with)
+        from talkingface.metrics import niqe
+
+        recorded = {e["recipe"]: e["niqe"] for e in json.loads(path.read_text())["images"]}
+        bad = [e["recipe"] for e in entries if abs(e["niqe"] - recorded.get(e["recipe"], np.inf)) > 1e-9 * e["niqe"]
+               or abs(niqe(make_image(e["recipe"])) - e["niqe"]) > 1e-6 * e["niqe"]]
+        same = f"live pyiqa = {path.name} = the kit on {len(entries)} images"
+        print("check: " + (f"FAILED for {bad}" if bad else same))
+        return 1 if bad else 0
     path.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {path}")
     return 0
