@@ -94,13 +94,25 @@ def check_input(path: str | os.PathLike[str], kind: str = "media") -> Path:
     return p
 
 
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """True when ``a`` and ``b`` name the same file: equal after resolving (symlinks, ``..``), or the same inode
+    (a hard link)."""
+    a, b = Path(a), Path(b)
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def prepare_output(dst: str | os.PathLike[str], src: Path | None = None) -> Path:
     """Check an output path (parent folder created; not a directory; not the input) and return it as a Path."""
     out = Path(dst)
     if out.is_dir():
         raise MediaError(f"{out}: is a directory; give an output file name")
-    if src is not None and out.exists() and (out.resolve() == src.resolve() or os.path.samefile(out, src)):
-        raise MediaError(f"{out}: output would overwrite the input")      # the same file, a symlink or a hard link
+    if src is not None and out.exists() and same_file(out, src):
+        raise MediaError(f"{out}: output would overwrite the input")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -17,17 +17,7 @@ from pathlib import Path
 
 from talkingface.errors import OutputError, describe_os_error
 from talkingface.evalset.layout import INPUT_FOLDERS
-from talkingface.fsutil import temp_sibling
-
-
-def _same(a: Path, b: Path) -> bool:
-    """True when ``a`` and ``b`` name the same file: equal after resolving, or the same inode (a hard link)."""
-    try:
-        if a.resolve() == b.resolve():
-            return True
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
+from talkingface.fsutil import same_file, temp_sibling
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -48,7 +38,7 @@ def refuse_input(output: str | os.PathLike, inputs: Iterable[str | os.PathLike |
         if item is None:
             continue
         src = Path(item)
-        if _same(out, src):
+        if same_file(out, src):
             kind = "folder" if src.is_dir() else "file"
             raise OutputError(f"{out}: the {what} would overwrite the input {kind} {src}; choose another {what}")
         if src.is_dir() and _inside(out, src):
