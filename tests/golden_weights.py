@@ -232,3 +232,107 @@ def load_golden(name: str) -> tuple[dict, dict[str, np.ndarray]]:
     doc = json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
     with np.load(GOLDEN / f"{name}.npz") as npz:
         return doc, {k: npz[k] for k in npz.files}
+
+
+# ------------------------------------------------------------------------------------------------ LawDNet / DINet
+#: per-network gains on the generic weight rule (keys after the ``module.`` prefix); chosen so that the golden
+#: outputs are neither flat nor saturated, the attention is peaked and the warps move (checks in lawdnet.json)
+LAWDNET_GAINS: dict[str, dict[str, float]] = {
+    "lawdnet": {"out_conv.4.weight": 6.0, "cross_attention.query_proj.weight": 3.0,
+                **{f"lawLayer_list.{i}.{layer}.0.weight": 4.0 for i in range(2)
+                   for layer in ("kpoints_normalized_layer", "similarity_params_layer", "radius_layer")}},
+    "dinet": {"out_conv.4.weight": 5.0, "adaAT.scale.0.weight": 3.0, "adaAT.rotation.0.weight": 3.0,
+              "adaAT.translation.0.weight": 3.0},
+    "net_dI": {}, "net_dV": {}}
+#: LawDNet's learned positional encodings: ``std * sqrt(3) * u`` (the authors initialise them with randn)
+LAWDNET_POSITIONAL = ("cross_attention.positional_encoding_video", "cross_attention.positional_encoding_audio")
+LAWDNET_POSITIONAL_STD = 1.0
+LAWDNET_RULES = {
+    **{k: v for k, v in RULES.items() if not k.startswith(("dagan", "syncnet"))},
+    "key": "'<network>/<state-dict key>' with network lawdnet | dinet | net_dI | net_dV and the key without "
+           "'module.'",
+    "gains": LAWDNET_GAINS,
+    "positional encodings": f"{LAWDNET_POSITIONAL_STD} * sqrt(3) * u",
+}
+
+
+def lawdnet_state(net: str, state: Mapping[str, torch.Tensor]) -> OrderedDict[str, torch.Tensor]:
+    """Formula values for a LawDNet-family state dict (``net``: lawdnet, dinet, net_dI, net_dV)."""
+    out: OrderedDict[str, torch.Tensor] = OrderedDict()
+    for key, t in state.items():
+        if key in LAWDNET_POSITIONAL:
+            values = _affine(uniform(f"{net}/{key}", t.numel()), LAWDNET_POSITIONAL_STD * math.sqrt(3))
+        else:
+            values = _common(f"{net}/{key}", key, t, LAWDNET_GAINS[net].get(key, 1.0))
+        out[key] = _tensor(values, t)
+    return out
+
+
+def lawdnet_networks(model: str = "lawdnet") -> dict[str, torch.nn.Module]:
+    """``{"net_g", "net_dI"[, "net_dV"]}`` with formula weights (net_dV for LawDNet's checkpoint_epoch format)."""
+    from lawdnet.checkpoint import build_generator
+    from lawdnet.modules.discriminator import Discriminator
+
+    with torch.device("meta"):
+        nets = {"net_g": build_generator(model), "net_dI": Discriminator(3)}
+        if model == "lawdnet":
+            nets["net_dV"] = Discriminator(15)
+    with torch.no_grad():
+        for name, net in nets.items():
+            _fill(net, lawdnet_state(model if name == "net_g" else name, net.state_dict()))
+    return nets
+
+
+def write_lawdnet_file(path: str | Path, model: str = "lawdnet") -> tuple[Path, str]:
+    """The generator ``model`` with formula weights in the authors' format (LawDNet: checkpoint_epoch_N.pth with
+    net_dI and net_dV; DINet: netG_model_epoch_N.pth with net_dI), written by ``lawdnet.checkpoint.save_checkpoint``:
+    (path, :func:`state_digest` of the generator's state dict)."""
+    from lawdnet.checkpoint import save_checkpoint
+
+    nets = lawdnet_networks(model)
+    kind = "checkpoint_epoch" if model == "lawdnet" else "netG_model_epoch"
+    path = save_checkpoint(path, nets["net_g"], nets["net_dI"], nets.get("net_dV"), epoch=0, kind=kind)
+    return path, state_digest({model: nets["net_g"].state_dict()})
+
+
+LAWDNET_INPUTS = {
+    "batch": "2 samples with the same images and different audio windows",
+    "images": "uint8, channel c of (source 3 | references 15), row i, column j: t = (i * (1 + 7c mod 5) + "
+              "j * (2 + 3c mod 4) + 11c) mod 64, tri = |t - 32| / 32, v = float32(0.75 tri + 0.125 (u + 1)) "
+              "with u = uniform('input/<source|reference>/<mouth>', n) over the (C, H, W) array in C order, "
+              "pixel = floor(255 v); images are pixel / 255 as float32",
+    "mask": "source rows [m/2, m/2 + m), columns [m/8, m/8 + m) set to 0 (the authors' mouth mask, m = mouth)",
+    "audio": "float32 (2, 29, 5): 3 * uniform('input/audio', 290) (a DeepSpeech-logit-like range)",
+}
+
+
+def _pattern(name: str, channels: int, h: int, w: int) -> np.ndarray:
+    c = np.arange(channels, dtype=np.int64).reshape(-1, 1, 1)
+    i = np.arange(h, dtype=np.int64).reshape(1, -1, 1)
+    j = np.arange(w, dtype=np.int64).reshape(1, 1, -1)
+    t = (i * (1 + (7 * c) % 5) + j * (2 + (3 * c) % 4) + 11 * c) % 64
+    tri = (np.abs(t - 32).astype(np.float32) / np.float32(32)).astype(np.float32)
+    u = uniform(name, channels * h * w).reshape(channels, h, w)
+    v = tri * np.float32(0.75) + (u + np.float32(1)) * np.float32(0.125)
+    return np.floor(v * np.float32(255)).astype(np.uint8)
+
+
+def lawdnet_inputs(mouth: int) -> dict[str, np.ndarray]:
+    """The golden's inputs for a mouth size, as ``LAWDNET_INPUTS`` says: ``source`` (3, H, W) and ``reference``
+    (15, H, W) uint8 (shared by the 2 samples), ``audio`` (2, 29, 5) float32."""
+    from lawdnet.config import crop_size
+
+    h, w = crop_size(mouth)
+    source = _pattern(f"input/source/{mouth}", 3, h, w)
+    source[:, mouth // 2:mouth // 2 + mouth, mouth // 8:mouth // 8 + mouth] = 0
+    reference = _pattern(f"input/reference/{mouth}", 15, h, w)
+    audio = _affine(uniform("input/audio", 2 * 29 * 5), 3.0).reshape(2, 29, 5)
+    return {"source": source, "reference": reference, "audio": audio}
+
+
+def lawdnet_batch(mouth: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(source (2, 3, H, W), references (2, 15, H, W), audio (2, 29, 5)) float32 tensors from lawdnet_inputs."""
+    arrays = lawdnet_inputs(mouth)
+    src = torch.from_numpy(arrays["source"].astype(np.float32) / np.float32(255)).unsqueeze(0).repeat(2, 1, 1, 1)
+    ref = torch.from_numpy(arrays["reference"].astype(np.float32) / np.float32(255)).unsqueeze(0).repeat(2, 1, 1, 1)
+    return src, ref, torch.from_numpy(arrays["audio"].copy())
