@@ -1,0 +1,1 @@
+"""The command lines of the LawDNet package: one module per ``python -m lawdnet.<command>``."""

@@ -1,0 +1,195 @@
+"""`python -m lawdnet.infer` — re-sync the mouth of a face video to any speech audio (LawDNet, or DINet).
+
+    python -m lawdnet.infer --video_path face.mp4 --audio_path speech.mp3 --output_dir results/
+
+Takes the authors' parameters (``--video_path --audio_path --output_dir --deepspeech_model_path --lawdnet_model_path
+--batch_size --mouthsize --gpu_index``; ``generate_video_with_audio`` of their ``inference_function*.py``) plus
+``--features dp1|dp2 --model lawdnet|dinet --device --output --start_time_sec --max_frames`` and the landmark and
+cache options. Any video (re-timed to 25 fps, any size), any audio (wav/mp3/m4a…, any rate, stereo); the output is
+as long as the audio (the video plays back and forth when the audio is longer), 25 fps H.264 with the new audio,
+written atomically, with ``<output>.config.yaml`` next to it saying what ran. Weights default to the manifest
+entries (checkpoints/): ``lawdnet_epoch_170`` / ``dinet_clip_256mouth``, ``deepspeech_pytorch_librispeech`` (dp2),
+``deepspeech_graph`` (dp1). docs/lawdnet.md has the whole protocol.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lawdnet import config
+from talkingface.cli import CommandParser
+from talkingface.errors import KitError, cli_main
+
+RESULT_SUFFIXES = (".mp4", ".mov", ".mkv")
+GENERATOR_ENTRY = {"lawdnet": "lawdnet_epoch_170", "dinet": "dinet_clip_256mouth"}
+FEATURE_ENTRY = {"dp1": "deepspeech_graph", "dp2": "deepspeech_pytorch_librispeech"}
+DEFAULT_FEATURES = {"lawdnet": "dp2", "dinet": "dp1"}     # what each published model was trained with
+DEFAULT_MOUTH = {"lawdnet": 288, "dinet": 256}
+log = logging.getLogger("lawdnet")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = CommandParser(
+        prog="python -m lawdnet.infer",
+        description="Lip-sync a face video to any speech audio with LawDNet (or DINet). Streams the video; the "
+                    "output is 25 fps, as long as the audio, carries the audio, and <output>.config.yaml records "
+                    "what ran.")
+    a = p.add_argument
+    a("--video_path", required=True, help="template face video (any frame rate, size and length; re-timed to 25 fps)")
+    a("--audio_path", required=True, help="speech audio (wav, mp3, m4a, or a video's audio track; any sample rate, "
+                                          "mono or stereo): sets the output's length and sound")
+    a("--output_dir", default="./output_video",
+      help="folder of the output (created if missing; default ./output_video, the authors'); the file is "
+           "<video>_<audio>_<model>.mp4 unless --output names it")
+    a("--output", help="output video file (.mp4, .mov or .mkv; its folder must exist); overrides --output_dir")
+    a("--model", default="lawdnet", choices=list(GENERATOR_ENTRY),
+      help="lawdnet (LawDNet_2024's cross-attention model, default) or dinet (DINet's released clip model)")
+    a("--lawdnet_model_path", help="generator checkpoint in the authors' format (checkpoint_epoch_N.pth or "
+                                   "netG_model_epoch_N.pth; DINet's for --model dinet) (default: manifest entry "
+                                   "lawdnet_epoch_170, or dinet_clip_256mouth with --model dinet)")
+    a("--features", choices=list(FEATURE_ENTRY),
+      help="audio features: dp2 (deepspeech.pytorch LibriSpeech model, what LawDNet's published model and servers "
+           "use; default for lawdnet) or dp1 (DeepSpeech v0.1 TensorFlow graph, DINet's; default for dinet; needs "
+           "the tf extra)")
+    a("--deepspeech_model_path", help="DeepSpeech v0.1 output_graph.pb for --features dp1 (default: manifest entry "
+                                      "deepspeech_graph)")
+    a("--dp2_model_path", help="deepspeech.pytorch LibriSpeech_Pretrained_v3.ckpt for --features dp2 (default: "
+                               "manifest entry deepspeech_pytorch_librispeech)")
+    a("--mouthsize", type=int, help="mouth size the generator was trained at: 288 for LawDNet's published model "
+                                    "(face crop 468x360, default), 256 for DINet's (416x320); 64/128 for the frame "
+                                    "stages")
+    a("--batch_size", type=int, default=20, help="frames per generator call (default 20, the authors')")
+    a("--gpu_index", type=int, default=0, help="GPU to use when CUDA is available (default 0; the authors' flag)")
+    a("--device", help="cpu | cuda | cuda:N | auto; overrides --gpu_index (default: cuda:<gpu_index> when "
+                       "available, else cpu)")
+    a("--start_time_sec", type=float, default=0.0, help="start of the template video used, in seconds (default 0)")
+    a("--max_frames", type=int, help="at most this many output frames (and template frames); default: all the "
+                                     "audio")
+    a("--landmarks", default="auto", choices=["auto", "face-alignment", "offline", "openface-csv"],
+      help="landmarks of the template's faces: auto (face-alignment when its weights are in checkpoints/, else "
+           "offline), face-alignment (S3FD + 2D-FAN), offline (OpenCV Haar + mean shape: no expression), "
+           "openface-csv (an OpenFace FeatureExtraction CSV of the 25 fps template, --landmarks_csv; DINet's input)")
+    a("--landmarks_csv", help="OpenFace CSV of the template video (with --landmarks openface-csv)")
+    a("--template_cache", help="folder of the per-template cache (landmarks, transforms, references; default "
+                               "$TALKINGFACE_CACHE/lawdnet-templates or ~/.cache/talkingface-kit/lawdnet-templates)")
+    a("--no_cache", action="store_true", help="do not read or write the template cache")
+    a("--seed", type=int, default=config.SEED, help=f"seed of the reference-frame choice (default {config.SEED}, "
+                                                    "the authors')")
+    a("--random_model", type=int, metavar="SEED",
+      help="smoke tests only: a randomly initialised generator and a tiny random dp2 network instead of weights "
+           "(RANDOM WEIGHTS: the output means nothing)")
+    a("--no_progress", action="store_true", help="no progress bar")
+    return p
+
+
+def output_path(args: argparse.Namespace, model: str) -> Path:
+    """The output file: --output, else <output_dir>/<video stem>_<audio stem>_<model>.mp4 (folder created)."""
+    if args.output:
+        path = Path(args.output)
+        if not path.parent.is_dir():
+            raise KitError(f"{path}: output folder {path.parent} does not exist; create it first")
+    else:
+        folder = Path(args.output_dir)
+        if folder.exists() and not folder.is_dir():
+            raise KitError(f"{folder}: --output_dir is not a folder")
+        from talkingface.outputs import check_writable
+
+        check_writable(folder, "output folder", create=False)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{Path(args.video_path).stem}_{Path(args.audio_path).stem}_{model}.mp4"
+    if path.suffix.lower() not in RESULT_SUFFIXES:
+        raise KitError(f"{path}: the output video must end with {', '.join(RESULT_SUFFIXES)}")
+    if path.is_dir():
+        raise KitError(f"{path}: is a directory; give a file name for the output video")
+    return path
+
+
+def check_args(args: argparse.Namespace) -> None:
+    if args.batch_size < 1:
+        raise KitError(f"--batch_size must be >= 1, got {args.batch_size}")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise KitError(f"--max_frames must be >= 1, got {args.max_frames}")
+    if args.start_time_sec < 0:
+        raise KitError(f"--start_time_sec must be >= 0, got {args.start_time_sec}")
+    if args.mouthsize is not None and (args.mouthsize < 8 or args.mouthsize % 8):
+        raise KitError(f"--mouthsize must be a positive multiple of 8 (64, 128, 256, 288), got {args.mouthsize}")
+    if args.landmarks == "openface-csv" and not args.landmarks_csv:
+        raise KitError("--landmarks openface-csv needs --landmarks_csv (OpenFace CSV of the template video)")
+    if args.random_model is not None:
+        given = [f"--{k}" for k in ("lawdnet_model_path", "deepspeech_model_path", "dp2_model_path")
+                 if getattr(args, k)]
+        if given:
+            raise KitError(f"--random_model cannot be combined with {', '.join(given)}")
+
+
+def weight_files(args: argparse.Namespace, features: str) -> dict[str, Path]:
+    """The generator and feature weights the flags name (or the manifest's), every missing one reported at once."""
+    from talkingface.weights import require_weights
+
+    if args.random_model is not None:
+        return {}
+    feature_flag = args.deepspeech_model_path if features == "dp1" else args.dp2_model_path
+    return require_weights({"generator": (GENERATOR_ENTRY[args.model], args.lawdnet_model_path),
+                            "features": (FEATURE_ENTRY[features], feature_flag)})
+
+
+def _device(args: argparse.Namespace) -> str:
+    import torch
+
+    from talkingface.device import resolve_device
+
+    if args.device:
+        return resolve_device(args.device)
+    if torch.cuda.is_available() and 0 <= args.gpu_index < torch.cuda.device_count():
+        return f"cuda:{args.gpu_index}"
+    return "cpu"
+
+
+@cli_main
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    check_args(args)
+    features = args.features or DEFAULT_FEATURES[args.model]
+    mouth = args.mouthsize or DEFAULT_MOUTH[args.model]
+
+    from lawdnet.loading import load_extractor, load_lip_sync_model
+    from lawdnet.pipeline import lip_sync_video
+    from lawdnet.record import write_record
+    from lawdnet.template import default_cache_dir
+    from talkingface.fsutil import check_input
+    from talkingface.landmarks import make_backend
+    from talkingface.media import probe
+    from talkingface.outputs import check_writable, refuse_input
+
+    video = probe(check_input(args.video_path, "video"))          # input errors first, before loading weights
+    if not video.has_video:
+        raise KitError(f"{video.path}: has no video stream (a template video with a face is needed)")
+    audio = probe(check_input(args.audio_path, "audio"))
+    if not audio.has_audio:
+        raise KitError(f"{audio.path}: has no audio stream")
+    files = weight_files(args, features)
+    out = output_path(args, args.model)
+    refuse_input(out, [args.video_path, args.audio_path, args.landmarks_csv, *files.values()], "output video")
+    refuse_input(out.with_name(out.stem + ".config.yaml"), [args.video_path, args.audio_path], "record of the run")
+    check_writable(out.parent, "output folder", create=False)
+    device = _device(args)
+    backend = make_backend(args.landmarks, device=device, csv_path=args.landmarks_csv)
+    model, weights = load_lip_sync_model(args.model, mouth, device, files.get("generator"), args.random_model)
+    extractor = load_extractor(features, device, files.get("features"), args.random_model)
+    cache = None if args.no_cache else Path(args.template_cache) if args.template_cache else default_cache_dir()
+    result = lip_sync_video(model, video.path, audio.path, out, extractor, backend, batch_size=args.batch_size,
+                            start_s=args.start_time_sec, max_frames=args.max_frames, seed=args.seed, cache_dir=cache,
+                            progress=not args.no_progress)
+    ran: dict[str, Any] = {k: getattr(args, k) for k in ("video_path", "audio_path", "batch_size", "start_time_sec",
+                                                         "max_frames", "seed", "landmarks", "landmarks_csv")}
+    ran.update(model=args.model, features=features, mouthsize=mouth, device=device, landmark_backend=backend.name,
+               template_cache=None if cache is None else str(cache))
+    record_path = write_record(out, weights, ran, result.summary())
+    label = f" [{weights['label']}]" if weights.get("random") else ""
+    log.info("wrote %s (%d frames, %.1f s of audio, template %d frames%s) in %.1f s; record %s%s", out,
+             result.frames, result.audio["seconds"], result.template["frames"],
+             ", played back and forth" if result.template["ping_pong"] else "", result.seconds, record_path, label)
+    return 0

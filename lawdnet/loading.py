@@ -1,0 +1,76 @@
+"""What `python -m lawdnet.infer` loads: the lip-sync model and the audio features, from files or seeded at random.
+
+A :class:`FeatureSource` turns an audio file into DeepSpeech rows the way the chosen feature pipeline does it (dp1:
+the authors' ``utils/deep_speech.py`` on the TensorFlow graph; dp2: deepspeech.pytorch), loading the network once.
+``random_seed`` (smoke tests, ``--random_model``) gives a randomly initialised generator of the real architecture and
+a tiny random dp2 network instead of weights, labelled RANDOM WEIGHTS wherever the result is recorded.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lawdnet.model import LipSyncModel
+
+RANDOM_LABEL = "RANDOM WEIGHTS (seeded random generator and dp2 network, not the authors' model: the output means nothing)"
+log = logging.getLogger("lawdnet")
+
+
+class FeatureSource:
+    """``source(audio_path) -> (features (T25, 29) float32, samples at 16 kHz, the file's sample rate)``."""
+
+    def __init__(self, kind: str, extractor, label: str):
+        if kind not in ("dp1", "dp2"):
+            raise ValueError(f"features must be dp1 or dp2, got {kind!r}")
+        self.kind, self.extractor, self.label = kind, extractor, label
+
+    def __call__(self, path: str | os.PathLike) -> tuple[np.ndarray, int, int]:
+        from lawdnet.features.audio import dp1_signal, dp2_signal, read_pcm
+
+        rate, samples = read_pcm(path)
+        signal = dp1_signal(rate, samples) if self.kind == "dp1" else dp2_signal(rate, samples)
+        return self.extractor(signal), int(signal.shape[0]), int(rate)
+
+
+def random_generator(model: str, seed: int, device: str = "cpu") -> torch.nn.Module:
+    """The real generator architecture with seeded random weights (:mod:`lawdnet.random_weights`), eval mode."""
+    from lawdnet.checkpoint import build_generator
+    from lawdnet.random_weights import randomise_weights
+
+    return randomise_weights(build_generator(model), seed).to(device).eval()
+
+
+def load_lip_sync_model(model: str, mouth: int, device: str, checkpoint: Path | None,
+                        random_seed: int | None = None) -> tuple[LipSyncModel, dict[str, Any]]:
+    """(model, weights record): the checkpoint loaded strictly in the authors' format, or a seeded random one."""
+    if random_seed is not None:
+        log.warning("%s (seed %d)", RANDOM_LABEL, random_seed)
+        net = random_generator(model, random_seed, device)
+        return LipSyncModel(net, mouth, model, device), {"random": True, "label": RANDOM_LABEL, "seed": random_seed}
+    from lawdnet.checkpoint import load_generator
+
+    net = load_generator(checkpoint, device=device, model=model)
+    return LipSyncModel(net, mouth, model, device), {"random": False, "generator": str(checkpoint)}
+
+
+def load_extractor(kind: str, device: str, path: Path | None, random_seed: int | None = None) -> FeatureSource:
+    """The feature source: dp1 (TensorFlow graph at ``path``), dp2 (deepspeech.pytorch checkpoint at ``path``), or
+    with ``random_seed`` a tiny random dp2 network."""
+    if random_seed is not None:
+        from lawdnet.features.dp2 import Dp2Extractor
+        from lawdnet.features.dp2_model import tiny_random_model
+
+        return FeatureSource("dp2", Dp2Extractor.from_model(tiny_random_model(random_seed), device=device),
+                             f"dp2 tiny random network (seed {random_seed})")
+    if kind == "dp1":
+        from lawdnet.features.dp1 import Dp1Extractor
+
+        return FeatureSource("dp1", Dp1Extractor(path), str(path))
+    from lawdnet.features.dp2 import Dp2Extractor
+
+    return FeatureSource("dp2", Dp2Extractor(path, device=device), str(path))

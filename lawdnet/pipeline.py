@@ -1,0 +1,150 @@
+"""LawDNet lip-sync on files: audio features, the prepared template, then read -> batch -> infer -> paste -> write.
+
+    model = LipSyncModel.load(ckpt, model="lawdnet", mouth=288, device="cuda")
+    extractor = Dp2Extractor(dp2_ckpt, device="cuda")
+    result = lip_sync_video(model, "template.mp4", "speech.mp3", "out.mp4", extractor, backend)
+
+The output is 25 fps and as long as the audio (:func:`lawdnet.features.frame_count`; ``max_frames`` caps it): the
+template plays forward, backward, forward … when the audio is longer (:mod:`lawdnet.template_clip`). Frames are
+decoded on a background thread a few batches ahead of the model, and the H.264 encoder (ffmpeg) runs in its own
+process: nothing holds the video or the features of more than a few batches beyond the (T, 29, 5) windows, so
+memory does not grow with the audio's length. The output carries the new audio and appears only complete.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lawdnet import config
+from lawdnet.model import LipSyncModel
+from lawdnet.template import Template, prepare_template
+from lawdnet.template_clip import pingpong_blocks
+from talkingface.errors import MediaError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AudioWindows:
+    """The audio's features as the generator takes them: ``windows`` (N, 29, 5), one per output frame."""
+
+    windows: np.ndarray
+    rows: int              # feature rows the extractor gave (25 per second)
+    frames: int            # output frames (N)
+    seconds: float         # the audio's duration
+    sample_rate: int       # of the file (before resampling to 16 kHz)
+
+
+def audio_windows_for(audio: str | os.PathLike, extractor: Callable[[str | os.PathLike], Any],
+                      max_frames: int | None = None) -> AudioWindows:
+    """Run ``extractor`` (:class:`lawdnet.loading.FeatureSource`: path -> (features (T, 29), samples at 16 kHz,
+    the file's sample rate)) and align the rows to the output frames by the one rule of
+    :func:`lawdnet.features.align_rows`."""
+    from lawdnet.features.windows import align_rows, audio_windows, frame_count
+
+    features, samples, rate = extractor(audio)
+    frames = frame_count(samples, 16000)
+    if max_frames is not None:
+        frames = min(frames, int(max_frames))
+    windows = align_rows(audio_windows(features), frames)     # window first: the last frames keep their real context
+    return AudioWindows(windows, int(features.shape[0]), frames, samples / 16000, rate)
+
+
+@dataclass
+class LipSyncResult:
+    output: Path
+    frames: int
+    fps: int
+    seconds: float
+    template: dict[str, Any]
+    audio: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {"output": str(self.output), "frames": self.frames, "fps": self.fps, "seconds": round(self.seconds, 3),
+                "template": self.template, "audio": self.audio,
+                "timings_s": {k: round(v, 3) for k, v in self.timings.items()}}
+
+
+def _batches(template: Template, total: int, batch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(template indices, frames) in batches of ``batch`` output frames (the last may be shorter)."""
+    idx: list[np.ndarray] = []
+    frames: list[np.ndarray] = []
+    have = 0
+    for i, f in pingpong_blocks(template.clip, total):
+        idx.append(i)
+        frames.append(f)
+        have += len(i)
+        while have >= batch:
+            all_i, all_f = np.concatenate(idx), np.concatenate(frames)
+            yield all_i[:batch], all_f[:batch]
+            idx, frames, have = [all_i[batch:]], [all_f[batch:]], have - batch
+    if have:
+        yield np.concatenate(idx), np.concatenate(frames)
+
+
+def lip_sync_frames(model: LipSyncModel, template: Template, windows: np.ndarray, batch_size: int = 20,
+                    prefetch: int = 2) -> Iterator[np.ndarray]:
+    """Yield (k, H, W, 3) uint8 output frames in order, ``len(windows)`` frames in all."""
+    from talkingface.media.prefetch import prefetch as ahead
+
+    refs = model.reference_stack(template.references)
+    batches = ahead(_batches(template, len(windows), batch_size), prefetch)
+    done = 0
+    try:
+        for indices, frames in batches:
+            k = len(indices)
+            yield model.lip_sync(frames, template.matrices[indices], refs, windows[done:done + k])
+            done += k
+    finally:
+        batches.close()
+
+
+def lip_sync_video(model: LipSyncModel, video: str | os.PathLike, audio: str | os.PathLike,
+                   output: str | os.PathLike, extractor: Callable[[str | os.PathLike], Any], backend, *,
+                   batch_size: int = 20, start_s: float = 0.0, max_frames: int | None = None,
+                   seed: int = config.SEED, cache_dir: str | os.PathLike | None = None,
+                   progress: bool = False) -> LipSyncResult:
+    """Re-sync the mouth of ``video`` to ``audio``; write ``output`` (H.264 25 fps + the audio). See the module
+    docstring. ``backend``: a :mod:`talkingface.landmarks` backend for the template's landmarks."""
+    from tqdm import tqdm
+
+    from talkingface.media import VideoWriter
+
+    start = time.perf_counter()
+    timings: dict[str, float] = {}
+    feats = audio_windows_for(audio, extractor, max_frames)
+    timings["audio_features"] = time.perf_counter() - start
+    if feats.frames < 1:
+        raise MediaError(f"{audio}: too short for one video frame at {config.FPS} fps")
+    t = time.perf_counter()
+    template = prepare_template(video, backend, mouth=model.mouth, start_s=start_s, max_frames=max_frames, seed=seed,
+                                cache_dir=cache_dir)
+    timings["template"] = time.perf_counter() - t
+    try:
+        if template.misses:
+            log.warning("%s: %d of %d template frames have no face; they keep the last good landmarks", video,
+                        template.misses, template.frame_count)
+        t = time.perf_counter()
+        bar = tqdm(total=feats.frames, unit="frame", desc="lip-sync", disable=not progress, leave=False)
+        with VideoWriter(output, fps=config.FPS, audio=audio) as writer, contextlib.closing(bar):
+            for frames in lip_sync_frames(model, template, feats.windows, batch_size):
+                writer.write(frames)
+                bar.update(len(frames))
+        timings["generate"] = time.perf_counter() - t
+        written = writer.frame_count
+    finally:
+        template.close()
+    audio_info = {"path": str(audio), "seconds": round(feats.seconds, 3), "sample_rate": feats.sample_rate,
+                  "feature_rows": feats.rows, "frames": feats.frames}
+    tpl = template.summary()
+    tpl["ping_pong"] = feats.frames > template.frame_count
+    return LipSyncResult(Path(output), written, config.FPS, time.perf_counter() - start, tpl, audio_info, timings)
