@@ -10,7 +10,7 @@
 # With TALKINGFACE_VENV_CACHE=DIR the dependencies live once in DIR/venv-<hash> and each checkout's .venv is a
 # small environment whose .pth files add those dependencies and the checkout itself; fresh clones (CI) reuse one
 # install and never interfere with each other (an install holds DIR/venv-<hash>.lock, so two checkouts setting up
-# at once do not install over each other). EXTRAS selects the optional dependency groups (default: all but tf).
+# at once do not install over each other). EXTRAS selects the optional dependency groups (default: all, tf included).
 # A .venv set up over a cache keeps it: run without TALKINGFACE_VENV_CACHE, the cache folder .venv was made from is
 # used again (instead of replacing .venv by a full install).
 # pip takes its index, mirror and certificate settings from this machine's pip configuration (pip config list).
@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 PYTHON=${PYTHON:-python3}
-EXTRAS=${EXTRAS:-eval,syncnet,dagan,lawdnet,dev}
+EXTRAS=${EXTRAS:-eval,syncnet,dagan,lawdnet,tf,dev}
 
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
   || { echo "error: Python >= 3.10 is needed ($PYTHON is $("$PYTHON" -V 2>&1))" >&2; exit 2; }

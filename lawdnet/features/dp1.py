@@ -1,0 +1,137 @@
+"""dp1: DeepSpeech v0.1.0 logits from the frozen TF graph ``output_graph.pb``, 25 rows per second of audio."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from talkingface.errors import KitError, MediaError, WeightsError
+
+#: MFCC coefficients per 10 ms frame and context frames each side: 19 x 26 = 494 inputs per time step
+NUM_CEPSTRUM = 26
+NUM_CONTEXT = 9
+INPUT_DIM = (2 * NUM_CONTEXT + 1) * NUM_CEPSTRUM
+SCOPE = "deepspeech"
+TENSORS = ("input_node:0", "input_lengths:0", "logits:0")
+_TF_HINT = "pip install talkingface-kit[tf] (tensorflow-cpu)"
+
+
+def _tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    if "tensorflow" not in sys.modules and "triton" not in sys.modules and importlib.util.find_spec("triton"):
+        # `import triton` (torch.compile, lightning, ...) segfaults once TensorFlow's libraries are loaded
+        # (TF 2.21 + triton 3.7), while the other order works: import triton first
+        import triton  # noqa: F401
+    try:
+        import tensorflow as tf
+    except ImportError as exc:
+        raise KitError(f"dp1 DeepSpeech features need TensorFlow: {_TF_HINT} ({exc})") from None
+    return tf
+
+
+def network_input(signal: np.ndarray) -> np.ndarray:
+    """(T50, 494) float64 input of the graph for an int16 16 kHz signal, as the authors' ``utils/deep_speech.py``.
+
+    python_speech_features MFCC with its defaults (25 ms frames every 10 ms, 26 filters, nfft 512, preemphasis
+    0.97, lifter 22, energy in c0) and 26 coefficients; every 2nd frame (50 per second); 9 zero frames padded each
+    side; 19-frame windows flattened to 494; then ONE scalar mean and ONE scalar std (ddof 0) over the whole
+    matrix, padding included. A matrix with zero spread raises MediaError (the authors' code would return NaN).
+    """
+    from python_speech_features import mfcc
+
+    feats = mfcc(signal=signal, samplerate=16000, numcep=NUM_CEPSTRUM)[::2]
+    pad = np.zeros((NUM_CONTEXT, NUM_CEPSTRUM), dtype=feats.dtype)
+    padded = np.concatenate((pad, feats, pad))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * NUM_CONTEXT + 1, axis=0)  # (T50, 26, 19)
+    x = np.ascontiguousarray(windows.transpose(0, 2, 1)).reshape(len(feats), INPUT_DIM)
+    std = np.std(x)
+    if not np.isfinite(std) or std == 0:
+        raise MediaError("the audio gives constant MFCC windows (std 0): DeepSpeech dp1 features are undefined")
+    return (x - np.mean(x)) / std
+
+
+class Dp1Extractor:
+    """The DeepSpeech v0.1.0 graph, loaded once: ``Dp1Extractor(graph_path)(int16 16 kHz samples) -> (T25, 29)``.
+
+    The graph is imported into its own ``tf.Graph`` under the name ``deepspeech``, as the authors do; a graph of
+    another DeepSpeech release (no ``deepspeech/logits:0``, fixed-size inputs) raises one WeightsError line.
+    """
+
+    def __init__(self, graph_path: str | os.PathLike[str]):
+        self.path = Path(graph_path)
+        tf = _tensorflow()
+        graph_def = _read_graph_def(tf, self.path)
+        self.graph = tf.Graph()
+        try:
+            with self.graph.as_default():
+                tf.compat.v1.import_graph_def(graph_def, name=SCOPE)
+        except (ValueError, TypeError, tf.errors.OpError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise WeightsError(f"{self.path}: the TensorFlow graph cannot be imported ({first})") from None
+        names = [f"{SCOPE}/{name}" for name in TENSORS]
+        try:
+            self.input_node, self.input_lengths, self.logits = (self.graph.get_tensor_by_name(n) for n in names)
+        except KeyError:
+            missing = [n for n in names if not _has_tensor(self.graph, n)]
+            raise WeightsError(
+                f"{self.path}: not the DeepSpeech v0.1.0 graph (no tensor {', '.join(missing)}; later DeepSpeech "
+                f"releases have other tensor names and fixed-size inputs): use output_graph.pb of DeepSpeech 0.1.0 "
+                f"(deepspeech-0_1_0-b90017e8.pb)"
+            ) from None
+        self.session = tf.compat.v1.Session(graph=self.graph)
+
+    def __call__(self, signal: np.ndarray) -> np.ndarray:
+        """(T25, 29) float32 logits for int16 16 kHz mono samples: ``logits[::2, 0, :]`` (50 -> 25 rows/s)."""
+        signal = np.asarray(signal)
+        if signal.ndim != 1 or signal.dtype != np.int16:
+            raise ValueError(f"dp1 expects 1-D int16 16 kHz samples, got {signal.dtype} {signal.shape}")
+        if signal.size == 0:
+            raise MediaError("the audio has 0 samples (0-length audio): DeepSpeech features need sound")
+        x = network_input(signal)
+        out = self.session.run(self.logits, feed_dict={self.input_node: x[np.newaxis], self.input_lengths: [len(x)]})
+        if out.ndim != 3 or out.shape[1] != 1:
+            raise WeightsError(f"{self.path}: logits have shape {out.shape}, expected (time, 1, classes)")
+        return np.ascontiguousarray(out[::2, 0, :], dtype=np.float32)
+
+    def close(self) -> None:
+        """Release the TensorFlow session."""
+        self.session.close()
+
+
+def _has_tensor(graph, name: str) -> bool:
+    try:
+        graph.get_tensor_by_name(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _read_graph_def(tf, path: Path):
+    if not path.is_file():
+        raise WeightsError(f"DeepSpeech graph missing: {path} (DeepSpeech v0.1.0 output_graph.pb)")
+    data = path.read_bytes()
+    if not data:
+        raise WeightsError(f"{path}: empty file (0 bytes); fetch the DeepSpeech v0.1.0 output_graph.pb again")
+    graph_def = tf.compat.v1.GraphDef()
+    try:
+        graph_def.ParseFromString(data)
+    except Exception as exc:  # protobuf's DecodeError has no stable import path across versions
+        raise WeightsError(f"{path}: not a TensorFlow GraphDef, truncated or damaged ({type(exc).__name__})") from None
+    if not graph_def.node:
+        raise WeightsError(f"{path}: a TensorFlow GraphDef without nodes (not output_graph.pb?)")
+    return graph_def
+
+
+def deepspeech_dp1(wav_path: str | os.PathLike[str], graph_path: str | os.PathLike[str]) -> np.ndarray:
+    """(T25, 29) float32 dp1 features of any audio file, equal to the authors' ``utils/deep_speech.py``."""
+    from lawdnet.features.audio import load_dp1_signal
+
+    signal = load_dp1_signal(wav_path)
+    extractor = Dp1Extractor(graph_path)
+    try:
+        return extractor(signal)
+    finally:
+        extractor.close()

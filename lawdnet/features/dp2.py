@@ -1,0 +1,106 @@
+"""dp2: deepspeech.pytorch (LibriSpeech_Pretrained_v3.ckpt) logits before softmax, 25 rows per second of audio."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from talkingface.errors import MediaError, WeightsError
+
+#: keys of torchmetrics counters (WER/CER) that some Lightning versions stored with the weights; not network state
+_METRIC_PREFIXES = ("wer.", "cer.")
+
+
+def _window(name: str, length: int) -> np.ndarray:
+    """librosa's ``get_window(name, length, fftbins=True)``: the periodic (DFT-even) window, float64."""
+    from scipy.signal import get_window
+
+    return get_window(name, length, fftbins=True).astype(np.float64)
+
+
+def spectrogram(signal: np.ndarray, sample_rate: int = 16000, window_size: float = 0.02,
+                window_stride: float = 0.01, window: str = "hamming", pad_mode: str = "constant") -> torch.Tensor:
+    """(F, T) float32 normalised log spectrogram of deepspeech.pytorch's ``AudioParser.compute_spectrogram``.
+
+    ``librosa.stft(y, n_fft, hop, win_length=n_fft, window)`` with librosa's defaults ``center=True`` and
+    ``pad_mode="constant"`` (librosa >= 0.10; 0.9 and older padded with ``"reflect"``): n_fft // 2 samples of
+    padding each side, frames every hop, periodic window, rfft in float64 stored as complex64 (float32 input);
+    magnitude; ``log1p``; then ONE mean and ONE std (torch's unbiased std) over the whole matrix. A matrix with zero
+    spread (a silent clip) raises MediaError: the authors' code returns NaN there.
+    """
+    y = np.asarray(signal, dtype=np.float32)
+    n_fft = int(sample_rate * window_size)
+    hop = int(sample_rate * window_stride)
+    padded = np.pad(y, (n_fft // 2, n_fft // 2), mode=pad_mode)
+    if padded.size < n_fft:
+        raise MediaError(f"the audio is too short for one {n_fft}-sample STFT frame ({y.size} samples)")
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]  # (T, n_fft), float32
+    spec = np.fft.rfft(frames * _window(window, n_fft), axis=1).astype(np.complex64)  # (T, F)
+    mag = np.log1p(np.abs(spec)).T  # (F, T) float32
+    spect = torch.from_numpy(np.ascontiguousarray(mag, dtype=np.float32))
+    mean, std = spect.mean(), spect.std()
+    if not torch.isfinite(std) or std == 0:
+        raise MediaError("the audio is silent (its spectrogram is constant, std 0): dp2 DeepSpeech features are "
+                         "undefined (the authors' code returns NaN); give audio with sound")
+    return (spect - mean) / std
+
+
+class Dp2Extractor:
+    """deepspeech.pytorch's DeepSpeech from a Lightning ``.ckpt``, loaded once and safely (no pickled code runs):
+    ``Dp2Extractor(checkpoint, device)(16 kHz mono samples) -> (T25, 29)``.
+
+    fp32 by default (the kit's reference numbers); ``autocast=True`` on CUDA runs the authors' fp16 autocast
+    (their ``precision=16``), whose logits differ from fp32 at fp16 rounding level.
+    """
+
+    def __init__(self, checkpoint: str | os.PathLike[str], device: str | torch.device = "cpu", *,
+                 autocast: bool = False):
+        from lawdnet.features.dp2_model import DeepSpeech2, config_from_checkpoint, read_checkpoint
+
+        self.path = Path(checkpoint)
+        ckpt = read_checkpoint(self.path)
+        self.config = config_from_checkpoint(ckpt, self.path)
+        state = ckpt["state_dict"]
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise WeightsError(f"{self.path}: state_dict is not a dict of tensors")
+        state = {k: v for k, v in state.items() if not k.startswith(_METRIC_PREFIXES)}
+        model = DeepSpeech2(self.config)
+        from talkingface.weights.loading import load_state_strict
+
+        load_state_strict(model, state, self.path, "the deepspeech.pytorch state_dict")
+        self.device = torch.device(device)
+        self.autocast = bool(autocast) and self.device.type == "cuda"
+        self.model = model.float().eval().to(self.device)
+
+    def logits(self, signal: np.ndarray) -> torch.Tensor:
+        """(T50, classes) float32 logits before softmax at 50 rows/s (the conv stack's time stride 2)."""
+        cfg = self.config
+        spect = spectrogram(signal, cfg.sample_rate, cfg.window_size, cfg.window_stride, cfg.window)
+        x = spect[None, None].to(self.device)
+        with torch.no_grad(), torch.autocast(device_type=self.device.type, enabled=self.autocast):
+            out = self.model(x)
+        return out[0].float().cpu()
+
+    def __call__(self, signal: np.ndarray) -> np.ndarray:
+        """(T25, 29) float32: ``logits[0][::2]``. ``signal``: 16 kHz mono, int16 (scaled by 1/32768, as torchaudio
+        reads 16-bit PCM) or float in [-1, 1] (:func:`lawdnet.features.audio.dp2_signal`)."""
+        signal = np.asarray(signal)
+        if signal.ndim != 1:
+            raise ValueError(f"dp2 expects 1-D 16 kHz mono samples, got shape {signal.shape}")
+        if signal.size == 0:
+            raise MediaError("the audio has 0 samples (0-length audio): DeepSpeech features need sound")
+        if signal.dtype == np.int16:
+            signal = signal.astype(np.float32) / np.float32(32768.0)
+        return np.ascontiguousarray(self.logits(signal)[::2].numpy(), dtype=np.float32)
+
+
+def deepspeech_dp2(wav_path: str | os.PathLike[str], checkpoint: str | os.PathLike[str],
+                   device: str | torch.device = "cpu") -> np.ndarray:
+    """(T25, 29) float32 dp2 features of any audio file, equal to the authors' ``extract_deepspeech_pytorch2.py``
+    in fp32 (``precision=32``)."""
+    from lawdnet.features.audio import load_dp2_signal
+
+    signal = load_dp2_signal(wav_path)
+    return Dp2Extractor(checkpoint, device)(signal)
