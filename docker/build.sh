@@ -20,7 +20,9 @@
 # an image, not part of the layer cache key. Local indexes (file:// URLs, folders) are left out: the build cannot
 # see them.
 # Each stage file names its image and the command it runs in two header lines (`# image:`, `# module:`): a new stage
-# plugs in by adding one such file.
+# plugs in by adding one such file. A stage file that installs packages itself (docker/lawdnet.Dockerfile: TensorFlow)
+# gets what the base gets, as far as it declares them: the pip secrets (when it mounts them) and the build arguments
+# BASE_IMAGE, UID and GID (when it has an ARG of that name).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +41,7 @@ while [ $# -gt 0 ]; do
     --network) network=$2; shift ;;
     --times) times=$2; shift ;;
     --no-host-pip-index) host_index=0 ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) stages+=("$1") ;;
   esac
@@ -99,18 +101,29 @@ print("== this machine's pip index settings go into the build (secret pip_index)
 PY
 }
 
-base_args=(--build-arg "UID=$uid" --build-arg "GID=$gid"
-           --build-arg "TORCH_VERSION=$(pin torch)" --build-arg "TORCHVISION_VERSION=$(pin torchvision)")
-[ -n "$base_image" ] && base_args+=(--build-arg "BASE_IMAGE=$base_image")
+# The arguments of the base image; a stage image gets those it declares (stage_args).
+declare -A shared_args=([UID]="UID=$uid" [GID]="GID=$gid")
+[ -n "$base_image" ] && shared_args[BASE_IMAGE]="BASE_IMAGE=$base_image"
+base_args=(--build-arg "TORCH_VERSION=$(pin torch)" --build-arg "TORCHVISION_VERSION=$(pin torchvision)")
+for a in "${shared_args[@]}"; do base_args+=(--build-arg "$a"); done
 pip_conf=$(mktemp "${TMPDIR:-/tmp}/talkingface-pip.XXXXXX")
 trap 'rm -f "$pip_conf"' EXIT
 cert_setting=""
+secrets=()
 if [ "$host_index" = 1 ]; then
-  if cert_setting=$(host_pip "$pip_conf"); then base_args+=(--secret "id=pip_index,src=$pip_conf"); fi
+  if cert_setting=$(host_pip "$pip_conf"); then secrets+=(--secret "id=pip_index,src=$pip_conf"); fi
 fi
 pip_cert=${pip_cert:-$cert_setting}
-if [ -n "$pip_cert" ] && [ -f "$pip_cert" ]; then base_args+=(--secret "id=pip_cert,src=$pip_cert"); fi
-build talkingface-base docker/base.Dockerfile "${base_args[@]}"
+if [ -n "$pip_cert" ] && [ -f "$pip_cert" ]; then secrets+=(--secret "id=pip_cert,src=$pip_cert"); fi
+build talkingface-base docker/base.Dockerfile "${base_args[@]}" "${secrets[@]}"
+
+stage_args() {  # stage_args DOCKERFILE: the shared build arguments it declares, and the secrets when it mounts them
+  local name
+  for name in "${!shared_args[@]}"; do
+    if grep -qE "^ARG $name(=|\s*$)" "$1"; then printf '%s\0' --build-arg "${shared_args[$name]}"; fi
+  done
+  if [ ${#secrets[@]} -gt 0 ] && grep -q -- "--mount=type=secret" "$1"; then printf '%s\0' "${secrets[@]}"; fi
+}
 
 header() { sed -n "s/^# $1: *//p" "$2" | head -n1; }
 has_module() {  # the stage's command exists in this checkout: "dagan.animate" -> dagan/animate.py,
@@ -130,7 +143,8 @@ fi
 for s in "${stages[@]}"; do
   f=docker/$s.Dockerfile
   [ -f "$f" ] || { echo "error: $f not found" >&2; exit 2; }
-  build "$(header image "$f")" "$f" --build-arg "KIT_BASE=talkingface-base:$tag"
+  mapfile -d '' extra < <(stage_args "$f")
+  build "$(header image "$f")" "$f" --build-arg "KIT_BASE=talkingface-base:$tag" "${extra[@]}"
 done
 echo "== images:"
 "$DOCKER" image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep -E ":$tag " || true

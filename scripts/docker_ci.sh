@@ -14,11 +14,14 @@
 #     before (.ci/run does). Then, with --network none:
 #       a. the `sample` and `baseline` stages in the base image write a fresh evaluation set: byte-identical to
 #          the local one;
+#       lip-sync in the lawdnet image: 10 frames of the fresh sample, random weights at mouth 64 (no weights on CI);
 #       b. ONE evaluation in evaluation-image, on the local run's evaluation_set (mounted read-only), with the
 #          local run's weights (read-only) and its resolved evaluation config: full_results.json equal to the
 #          local evaluation's, number by number;
 #  6. a missing volume or missing weights: one line naming the expected path, non-zero exit;
-#  7. a code-only change rebuilds without re-running the dependency layer.
+#  7. a code-only change rebuilds without re-running the dependency layer (nor the lawdnet image's TensorFlow install).
+# The lawdnet image (when its command is in the checkout) is checked like the others, plus: TensorFlow imports in it
+# and not in the base; missing weights are named.
 # When this machine cannot run a Docker daemon (not root, docker.io not installable, dockerd does not start) it
 # says so and exits 0, so that `make test` and the local smoke run alone decide CI there.
 # Each step's time is printed ("docker-ci: time STEP: N s"); DOCKER_CI_TIMES=FILE also appends "STEP<TAB>N" lines
@@ -134,8 +137,11 @@ fi
 tag=ci
 t=$(date +%s)
 : > "$work/build-times"
-pip_cert=()
-[ -f /etc/ssl/certs/ca-certificates.crt ] && pip_cert=(--pip-cert /etc/ssl/certs/ca-certificates.crt)
+pip_cert=() pip_secret=()
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  pip_cert=(--pip-cert /etc/ssl/certs/ca-certificates.crt)
+  pip_secret=(--secret id=pip_cert,src=/etc/ssl/certs/ca-certificates.crt)
+fi
 docker/build.sh --base-image "$os_image" --tag "$tag" --network host --times "$work/build-times" "${pip_cert[@]}" \
   >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; fail "image build failed (log: $work/build.log)"; }
 build_s=$(elapsed "$t")
@@ -162,6 +168,16 @@ for name in "${images[@]}"; do
   done
 done
 say "--help with --network none, non-root user (uid $user), version labels: ${images[*]}"
+has_image() { [[ " ${images[*]} " == *" $1 "* ]]; }
+# TensorFlow (the `tf` extra, DeepSpeech v0.1 graph of the dp1 features) is in the lawdnet image only.
+if has_image lawdnet; then
+  tf_version=$($DOCKER run --rm --network none --entrypoint python "lawdnet:$tag" -c \
+    "import tensorflow as tf; print(tf.__version__)" 2>/dev/null | tail -n1) || fail "lawdnet: tensorflow does not import"
+  $DOCKER run --rm --network none --entrypoint python "talkingface-base:$tag" -c \
+    "import importlib.util, sys; sys.exit(importlib.util.find_spec('tensorflow') is not None)" \
+    || fail "talkingface-base holds tensorflow: only the lawdnet image may"
+  say "lawdnet: tensorflow $tf_version imports; the base image has none"
+fi
 kit_user=$($DOCKER image inspect --format '{{.Config.User}}' "talkingface-base:$tag")
 kit_user=${kit_user:-1000:1000}
 
@@ -197,11 +213,27 @@ owned_dir() { mkdir -p "$@"; chown "$kit_user" "$@"; }
 # a. sample + baseline in the base image -> a fresh evaluation set, compared byte for byte below with the local one.
 cdata="$work/container-data"
 owned_dir "$cdata"
+mkdir -p "$work/empty-checkpoints"
 drun -v "$cdata:/data" "talkingface-base:$tag" sample /data >"$work/container-sample.log" 2>&1 \
   || { cat "$work/container-sample.log" >&2; fail "sample in talkingface-base failed"; }
 drun -v "$cdata:/data" "talkingface-base:$tag" baseline --source_dir /data/source_self --driving_dir /data/gt_self \
   --save_folder /data/generate_baseline_self >>"$work/container-sample.log" 2>&1 \
   || { cat "$work/container-sample.log" >&2; fail "baseline in talkingface-base failed"; }
+
+# lip-sync in the lawdnet image on the fresh sample: a seeded random generator and dp2 network at mouth 64 (the
+# smoke pipeline's settings; the authors' weights are not on CI machines), 10 frames, no network, as the images' user.
+lipsync=skipped
+if has_image lawdnet; then
+  owned_dir "$work/lipsync"
+  t=$(date +%s)
+  drun -v "$cdata:/data:ro" -v "$work/empty-checkpoints:/checkpoints:ro" -v "$work/lipsync:/outputs" "lawdnet:$tag" \
+    --video_path /data/gt_self/talk.mp4 --audio_path /data/gt_self/talk.mp4 --output /outputs/talk_lipsync.mp4 \
+    --device cpu --random_model 0 --mouthsize 64 --max_frames 10 --no_progress >"$work/container-lipsync.log" 2>&1 \
+    || { tail -n 30 "$work/container-lipsync.log" >&2; fail "lip-sync in the lawdnet image failed"; }
+  [ -s "$work/lipsync/talk_lipsync.mp4" ] || fail "lip-sync in the lawdnet image wrote no video"
+  lipsync="$(elapsed "$t") s"
+  say "lawdnet: lip-synced 10 frames of the sample (random weights, mouth 64) in $lipsync"
+fi
 
 container_eval=skipped
 if [ "${DOCKER_CI_SMOKE:-1}" = 0 ]; then
@@ -303,7 +335,7 @@ print(f"docker-ci: full_results.json equal (evaluation-image vs local, same inpu
       f"{len(rows)} metric values (all of {sorted(valued)}); FID to {fid_dev:.1e} relative (allowed {FID_RTOL})")
 EOF
 fi
-step_done "containers: sample/baseline + one evaluation, compared with the local run"
+step_done "containers: sample/baseline, lip-sync, one evaluation compared with the local run"
 
 # ---------------------------------------------------------------------------------------------------- errors
 expect_error() {  # expect_error WHAT EXPECTED_TEXT docker-run-args...
@@ -329,6 +361,11 @@ if [[ " ${images[*]} " == *" generate "* ]]; then
   expect_error "generate, weights missing in /checkpoints" "/checkpoints/dagan/DaGAN_vox_adv_256.pth.tar" \
     -v "$data:/data:ro" -v "$empty:/checkpoints:ro" -v "$work/err-out:/outputs" "generate:$tag" \
     --source_dir /data/source_self --driving_dir /data/gt_self --save_folder /outputs/generated --device cpu
+fi
+if has_image lawdnet; then
+  expect_error "lawdnet, weights missing in /checkpoints" "/checkpoints/lawdnet/checkpoint_epoch_170.pth" \
+    -v "$data:/data:ro" -v "$empty:/checkpoints:ro" -v "$work/err-out:/outputs" "lawdnet:$tag" \
+    --video_path /data/gt_self/talk.mp4 --audio_path /data/gt_self/talk.mp4 --output /outputs/lip.mp4 --device cpu
 fi
 step_done "error cases (missing volume, missing weights)"
 
@@ -358,9 +395,24 @@ fi
 drun --entrypoint python "talkingface-base:$tag-codechange" -c \
   "import sys, talkingface; sys.exit(0 if sys.argv[1] in open(talkingface.__file__).read() else 1)" "$marker" \
   || fail "the image rebuilt after a code-only change does not hold the change"
-$DOCKER image rm "talkingface-base:$tag-codechange" >/dev/null
 say "code-only change + [tool.*] edit of pyproject.toml: base image rebuilt in $rebuild_s s, dependency layer" \
   "reused (CACHED), code layer re-run"
+# The lawdnet image on that base: its TensorFlow install (stage `tf`, FROM the OS image) must come from the cache too;
+# only the merge (a copy) and the --help check run again.
+if has_image lawdnet; then
+  t=$(date +%s)
+  (cd "$ctx" && $DOCKER build --progress=plain --network host --build-arg "BASE_IMAGE=$os_image" \
+    --build-arg "KIT_BASE=talkingface-base:$tag-codechange" "${pip_secret[@]}" -f docker/lawdnet.Dockerfile \
+    -t "lawdnet:$tag-codechange" .) >"$work/rebuild-lawdnet.log" 2>&1 \
+    || { tail -n 30 "$work/rebuild-lawdnet.log" >&2; fail "lawdnet rebuild after a code change failed"; }
+  step=$(grep -m1 -E '^#[0-9]+ \[tf [0-9]+/[0-9]+\] RUN .*-r tf\.txt' "$work/rebuild-lawdnet.log" | cut -d' ' -f1 || true)
+  if [ -z "$step" ] || ! grep -qx "$step CACHED" "$work/rebuild-lawdnet.log"; then
+    fail "a code-only change re-ran the TensorFlow install of the lawdnet image (log: $work/rebuild-lawdnet.log)"
+  fi
+  $DOCKER image rm "lawdnet:$tag-codechange" >/dev/null
+  say "code-only change: lawdnet image rebuilt in $(elapsed "$t") s, TensorFlow install reused (CACHED)"
+fi
+$DOCKER image rm "talkingface-base:$tag-codechange" >/dev/null
 step_done "code-change rebuild"
 
 # ---------------------------------------------------------------------------------------------------- tidy
@@ -368,5 +420,5 @@ $DOCKER image prune -f >/dev/null  # dangling images of earlier runs (the build 
 $DOCKER builder prune -f --keep-storage 24GB >/dev/null 2>&1 || true
 say "disk: $($DOCKER system df --format '{{.Type}} {{.Size}}' | tr '\n' ' ')"
 step_done "tidy"
-say "OK in $(elapsed "$t0") s (build $build_s s, containerised evaluation $container_eval," \
+say "OK in $(elapsed "$t0") s (build $build_s s, containerised evaluation $container_eval, lip-sync $lipsync," \
   "code-change rebuild $rebuild_s s)"

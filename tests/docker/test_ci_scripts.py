@@ -91,7 +91,7 @@ exit 0
 """
 
 
-def build(tmp_path, *args, **env) -> list[str]:
+def build(tmp_path, *args, stages=("evaluation",), **env) -> list[str]:
     stub = tmp_path / "docker"
     stub.write_text(BUILD_STUB)
     stub.chmod(0o755)
@@ -101,7 +101,7 @@ def build(tmp_path, *args, **env) -> list[str]:
     for key in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_CERT"):
         if key not in env:
             full.pop(key, None)
-    r = subprocess.run([str(REPO / "docker" / "build.sh"), *args, "evaluation"], capture_output=True, text=True,
+    r = subprocess.run([str(REPO / "docker" / "build.sh"), *args, *stages], capture_output=True, text=True,
                        env=full, timeout=120)
     assert r.returncode == 0, r.stderr
     return log.read_text().splitlines()
@@ -112,7 +112,7 @@ def test_build_passes_the_hosts_pip_index_as_a_secret(tmp_path):
                   PIP_EXTRA_INDEX_URL="file:///opt/local/simple https://extra.test/simple",
                   PIP_TRUSTED_HOST="mirror.test")
     secrets = [c for c in calls if c.startswith("secret id=pip_index")]
-    assert len(secrets) == 1  # the base image only: the stage images install nothing
+    assert len(secrets) == 1  # the base image only: this stage image installs nothing
     conf = secrets[0].split(": ", 1)[1].split("|")
     assert conf[0] == "[global]"
     assert "index-url = https://mirror.test/simple" in conf
@@ -134,6 +134,24 @@ def test_build_passes_the_ca_bundle_as_a_secret(tmp_path):
     cert.write_text("CERT\n")
     calls = build(tmp_path, PIP_CERT=str(cert))
     assert "secret id=pip_cert: CERT|" in calls
+
+
+def test_build_gives_a_stage_that_installs_what_the_base_gets(tmp_path):
+    # docker/lawdnet.Dockerfile installs TensorFlow: the pip secrets, the same OS image and the same user as the base
+    cert = tmp_path / "ca.crt"
+    cert.write_text("CERT\n")
+    calls = build(tmp_path, "--base-image", "os:test", "--uid", "1234", "--gid", "99", stages=("evaluation", "lawdnet"),
+                  PIP_CERT=str(cert), PIP_INDEX_URL="https://mirror.test/simple")
+    builds = {c.split(" -t ")[1].split()[0]: c for c in calls if c.startswith("build ")}
+    assert set(builds) == {"talkingface-base:latest", "evaluation-image:latest", "lawdnet:latest"}
+    for name in ("talkingface-base:latest", "lawdnet:latest"):
+        for arg in ("BASE_IMAGE=os:test", "UID=1234", "GID=99"):
+            assert f"--build-arg {arg}" in builds[name], (name, arg)
+        assert "--secret id=pip_cert," in builds[name] and "--secret id=pip_index," in builds[name], name
+    assert "--secret" not in builds["evaluation-image:latest"] and "UID=" not in builds["evaluation-image:latest"]
+    assert "--build-arg KIT_BASE=talkingface-base:latest" in builds["lawdnet:latest"]
+    assert "TORCH_VERSION" not in builds["lawdnet:latest"]
+    assert len([c for c in calls if c.startswith("secret id=pip_cert: CERT|")]) == 2
 
 
 # ------------------------------------------------------------------------------------------------ docker_ci.sh

@@ -3,6 +3,7 @@
 The images themselves are built and run by scripts/docker_ci.sh (needs a Docker daemon)."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -62,7 +63,7 @@ def hadolint_exe() -> str | None:
 
 def test_the_expected_images_exist():
     names = {header(p, "image") for p in STAGES}
-    assert {"dagan", "generate", "evaluation-image"} <= names
+    assert {"dagan", "generate", "evaluation-image", "lawdnet"} <= names
     assert (DOCKER / "base.Dockerfile").is_file()
 
 
@@ -184,11 +185,23 @@ def test_versions_in_the_base_match_constraints():
 def test_stage_files(path):
     ins = instructions(path)
     module = header(path, "module").split()
-    assert ins[0] == ("ARG", "KIT_BASE=talkingface-base:latest") and ins[1] == ("FROM", "${KIT_BASE}")
-    entry = next(args for word, args in ins if word == "ENTRYPOINT")
+    assert ins[0] == ("ARG", "KIT_BASE=talkingface-base:latest")
+    # the image is the last build stage, FROM the base; stages before it (a dependency install: lawdnet) start from
+    # the base's own OS image, never from the kit
+    froms = [args for word, args in ins if word == "FROM"]
+    assert froms[-1] == "${KIT_BASE}" and all(f.startswith("${BASE_IMAGE} AS ") for f in froms[:-1]), froms
+    if len(froms) > 1:
+        assert ("ARG", f"BASE_IMAGE={PUBLIC_BASE}") in stages(path)["global"]
+    image = list(stages(path).values())[-1]
+    entry = next(args for word, args in image if word == "ENTRYPOINT")
     assert entry == str(["/usr/local/bin/talkingface-entrypoint", "python", "-m", *module]).replace("'", '"')
-    assert ("CMD", '["--help"]') in ins
-    assert any(word == "RUN" and args == f"python -m {' '.join(module)} --help >/dev/null" for word, args in ins)
+    assert ("CMD", '["--help"]') in image
+    assert any(word == "RUN" and args.startswith(f"python -m {' '.join(module)} --help >/dev/null")
+               for word, args in image)
+    users = [args for word, args in image if word == "USER"]
+    assert not users or users[-1] == "${UID}:${GID}", users  # back to the base's user after any root step
+    labels = " ".join(args for word, args in image if word == "LABEL")
+    assert f'io.talkingface.stage="{header(path, "image")}"' in labels and "org.opencontainers.image.version" in labels
     # the stage's command is in this checkout (docker/build.sh builds only those)
     top = module[0].replace(".", "/")
     target = REPO / (f"{top}/cli/{module[1]}.py" if len(module) > 1 else f"{top}.py")
@@ -199,3 +212,103 @@ def test_entrypoint_is_executable_bash():
     script = DOCKER / "entrypoint.sh"
     assert script.stat().st_mode & 0o111, "docker/entrypoint.sh must be executable"
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+
+
+# ------------------------------------------------------------------------------------------------------ lawdnet
+LAWDNET = DOCKER / "lawdnet.Dockerfile"
+
+
+def test_tensorflow_only_in_the_lawdnet_image():
+    import tomllib
+
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert any(r.startswith("tensorflow") for r in extras["tf"])
+    base_extras = next(args for word, args in instructions(DOCKER / "base.Dockerfile")
+                       if word == "ARG" and args.startswith("EXTRAS=")).split("=", 1)[1].split(",")
+    assert "tf" not in base_extras and not any("tf" in extras.get(e, []) for e in base_extras)
+    for path in DOCKERFILES:
+        installs_tf = "-r tf.txt" in path.read_text()
+        assert installs_tf == (path == LAWDNET), path.name
+
+
+def test_lawdnet_tf_layer_does_not_depend_on_the_kit(tmp_path):
+    """A code-only change must not reinstall TensorFlow: the install runs in a stage FROM the OS image whose inputs
+    are constraints.txt and the `tf` extra's requirement lines only; the image merges it with a copy, no pip."""
+    st = stages(LAWDNET)
+    tf = st["tf"]
+    install = next(i for i, (word, args) in enumerate(tf) if word == "RUN" and "-r tf.txt" in args)
+    copies = [args for word, args in tf[:install] if word in ("COPY", "ADD")]
+    assert copies == ["constraints.txt ./", "--from=tf-pins /pins/tf.txt ./"]
+    assert [args for word, args in st["tf-pins"] if word == "COPY"] == ["pyproject.toml pyproject.full.toml"]
+    run = tf[install][1]
+    assert "--mount=type=secret,id=pip_cert" in run and "PIP_CERT=/run/secrets/pip_cert" in run
+    assert "--mount=type=secret,id=pip_index" in run and "PIP_CONFIG_FILE=/run/secrets/pip_index" in run
+    assert "-c constraints.txt -r tf.txt" in run and "/tmp/pins.txt" in run  # every tf requirement must be pinned
+    image = list(st.values())[-1]
+    assert not any("pip install" in args for word, args in image if word == "RUN")
+    merge = next(args for word, args in image if word == "RUN" and "from=tf," in args)
+    assert merge.startswith("--mount=type=bind,from=tf,source=/opt/venv,target=/tmp/tf-venv ")
+    assert not any(word in ("COPY", "ADD") for word, args in image)  # nothing of the tf stage is copied twice
+    # the tf-pins program reads the `tf` extra of this pyproject.toml
+    program = next(args for word, args in st["tf-pins"] if word == "RUN")
+    assert program.endswith("> tf.txt")
+    (tmp_path / "pyproject.full.toml").write_text((REPO / "pyproject.toml").read_text())
+    subprocess.run(["bash", "-o", "pipefail", "-c", program], cwd=tmp_path, check=True)
+    import tomllib
+
+    wanted = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["tf"]
+    assert (tmp_path / "tf.txt").read_text().split() == wanted
+
+
+def test_lawdnet_merge_program(tmp_path):
+    """The merge step, run with this Python on two folders laid out as virtual environments."""
+    image = list(stages(LAWDNET).values())[-1]
+    merge = next(args for word, args in image if word == "RUN" and "from=tf," in args)
+    program = re.search(r"python -c '(.+?)'\s+/tmp/tf-venv", merge).group(1)
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+    def dist(root: Path, name: str, version_: str, files: dict[str, str]) -> None:
+        site = root / "lib" / version / "site-packages"
+        info = site / f"{name}-{version_}.dist-info"
+        info.mkdir(parents=True, exist_ok=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version_}\n")
+        for rel, text in files.items():
+            (site / rel).parent.mkdir(parents=True, exist_ok=True)
+            (site / rel).write_text(text)
+        record = [*files, f"{info.name}/METADATA", f"{info.name}/RECORD"]
+        (info / "RECORD").write_text("".join(f"{r},,\n" for r in record))
+
+    base, tfv = tmp_path / "base", tmp_path / "tf"
+    dist(base, "numpy", "2.2.6", {"numpy/__init__.py": "base"})
+    dist(tfv, "numpy", "2.2.6", {"numpy/__init__.py": "tf copy"})
+    dist(tfv, "tensorflow_cpu", "2.21.0", {"tensorflow/__init__.py": "tf", "../../../bin/tf-tool": "#!x"})
+    site = base / "lib" / version / "site-packages"
+    # run it as the base's interpreter would: purelib and the distributions seen are those of `base`
+    wrapper = ("import sys, sysconfig; base = sys.argv.pop(1); "
+               "sysconfig.get_paths = lambda: {'purelib': base}; sys.path.insert(0, base); "
+               f"exec(compile({program!r}, 'merge', 'exec'))")
+    env = {**os.environ, "PYTHONNOUSERSITE": "1"}
+    r = subprocess.run([sys.executable, "-S", "-c", wrapper, str(site), str(tfv)], capture_output=True, text=True,
+                       env=env)
+    assert r.returncode == 0, r.stderr
+    assert "merged 1 distributions" in r.stdout and "tensorflow-cpu==2.21.0" in r.stdout
+    assert (site / "tensorflow" / "__init__.py").read_text() == "tf"
+    assert (site / "numpy" / "__init__.py").read_text() == "base"          # the base's copy is kept
+    assert (base / "bin" / "tf-tool").read_text() == "#!x"                # scripts land in the venv's bin
+    assert (site / "tensorflow_cpu-2.21.0.dist-info" / "RECORD").is_file()  # pip sees it installed
+    # a version the two resolved differently stops the build, naming it
+    shutil.rmtree(tfv / "lib" / version / "site-packages" / "numpy-2.2.6.dist-info")
+    dist(tfv, "numpy", "2.3.0", {"numpy/__init__.py": "other"})
+    r = subprocess.run([sys.executable, "-S", "-c", wrapper, str(site), str(tfv)], capture_output=True, text=True,
+                       env=env)
+    assert r.returncode != 0 and "numpy==2.3.0 (base: 2.2.6)" in r.stderr
+
+
+def test_lawdnet_returns_to_the_base_user_and_keeps_caches_in_tmp():
+    image = list(stages(LAWDNET).values())[-1]
+    users = [args for word, args in image if word == "USER"]
+    assert users == ["0", "${UID}:${GID}"]
+    assert ("ARG", "UID=1000") in image and ("ARG", "GID=1000") in image
+    env = " ".join(args for word, args in image if word == "ENV")
+    assert "TALKINGFACE_STAGE=lawdnet" in env and "TALKINGFACE_USES_WEIGHTS=1" in env
+    assert "TALKINGFACE_CACHE=/tmp/" in env

@@ -24,7 +24,8 @@ from talkingface.errors import WeightsError
 REPO = Path(__file__).resolve().parents[2]
 EXPECTED_NAMES = {
     "dagan_vox_adv_256", "depth_encoder", "depth_decoder", "syncnet_v2", "s3fd", "fid_inception",
-    "lawdnet_epoch_170", "lawdnet_syncnet_256mouth", "deepspeech_graph", "deepspeech_pytorch_librispeech",
+    "lawdnet_epoch_170", "dinet_clip_256mouth", "lawdnet_syncnet_256mouth", "deepspeech_graph",
+    "deepspeech_pytorch_librispeech",
     "face_alignment_2dfan4", "face_alignment_s3fd", "vgg19_imagenet", "alexnet_imagenet", "lpips_alex_linear",
 }
 STAGES = {"dagan": "demo", "train": "training", "evaluation-image": "metrics"}
