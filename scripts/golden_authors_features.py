@@ -133,13 +133,17 @@ def make_ckpt(repo: Path, out: Path) -> None:
     torch.save(ckpt, out)
 
 
-def run(repo: Path, graph: Path, ckpt: Path, inputs: Path, out: Path) -> None:
+def run(repo: Path, graph: Path, ckpt: Path, inputs: Path, out: Path, kind: str) -> None:
+    """One feature kind per process, as the authors' inference runs one of them: resampy compiles its numba loop
+    for the first dtype it sees and reuses it for later ones (dp1 resamples float64, dp2 int16), so running both in
+    one process would give dp2 float64-accumulated resampling that the authors' dp2 inference never computes."""
     import torch
 
     dp2, _, _ = _import_dp2(repo)  # torch/lightning/triton before TensorFlow: the other order segfaults
-    import tensorflow as tf
+    if kind == "dp1":
+        import tensorflow as tf
 
-    tf.compat.v1.disable_eager_execution()
+        tf.compat.v1.disable_eager_execution()
     torch.set_num_threads(1)
     sys.path.insert(0, str(repo))
     from audio_processing import extract_deepspeech
@@ -153,15 +157,17 @@ def run(repo: Path, graph: Path, ckpt: Path, inputs: Path, out: Path) -> None:
     cfg = TranscribeConfig()
     parser = ChunkSpectrogramParser(audio_conf=model.spect_cfg, normalize=True)
     decoder = load_decoder(labels=model.labels, cfg=cfg.lm)
-    ds = TfDeepSpeech(str(graph))
+    ds = TfDeepSpeech(str(graph)) if kind == "dp1" else None
     results = {}
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
         for wav in sorted(inputs.glob("*.wav")):
             name = wav.stem
-            results[f"{name}/dp1"] = ds.compute_audio_feature(str(wav)).astype(np.float32)
-            if not name.startswith("silent"):
-                windows, _ = extract_deepspeech(str(wav), str(graph))
-                results[f"{name}/dp1_windows"] = windows.numpy()
+            if kind == "dp1":
+                results[f"{name}/dp1"] = ds.compute_audio_feature(str(wav)).astype(np.float32)
+                if not name.startswith("silent"):
+                    windows, _ = extract_deepspeech(str(wav), str(graph))
+                    results[f"{name}/dp1_windows"] = windows.numpy()
+                continue
             copy = Path(tmp) / f"{name}.wav"
             shutil.copyfile(wav, copy)
             path = dp2.check_and_resample_audio(str(copy), target_sample_rate=16000)
@@ -185,11 +191,12 @@ def main(argv=None) -> int:
     p.add_argument("--ckpt", type=Path)
     p.add_argument("--inputs", type=Path)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--kind", choices=("dp1", "dp2"), help="run: the feature pipeline (one per process)")
     a = p.parse_args(argv)
     if a.mode == "make-ckpt":
         make_ckpt(a.repo.resolve(), a.out)
     else:
-        run(a.repo.resolve(), a.graph.resolve(), a.ckpt.resolve(), a.inputs.resolve(), a.out)
+        run(a.repo.resolve(), a.graph.resolve(), a.ckpt.resolve(), a.inputs.resolve(), a.out, a.kind)
     return 0
 
 

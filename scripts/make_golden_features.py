@@ -75,10 +75,13 @@ def main(argv=None) -> int:
 
         wavfile.write(decoded, *read_pcm(mp3))
         inputs["speech_mp3"] = decoded
-        result = work / "authors.npz"
-        subprocess.run([a.authors_python, script, "run", "--repo", str(a.repo), "--graph", str(graph), "--ckpt",
-                        str(ckpt), "--inputs", str(work), "--out", str(result)], check=True)
-        arrays = {k: v for k, v in np.load(result).items() if not k.endswith("_windows") or k in KEEP_WINDOWS}
+        arrays = {}
+        for kind in ("dp1", "dp2"):          # one process each, as the authors' inference (see their `run`)
+            result = work / f"authors_{kind}.npz"
+            subprocess.run([a.authors_python, script, "run", "--repo", str(a.repo), "--graph", str(graph), "--ckpt",
+                            str(ckpt), "--inputs", str(work), "--out", str(result), "--kind", kind], check=True)
+            arrays.update((k, v) for k, v in np.load(result).items()
+                          if not k.endswith("_windows") or k in KEEP_WINDOWS)
         signals = {}
         for name, path in inputs.items():
             rate, samples = read_pcm(path)

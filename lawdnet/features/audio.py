@@ -1,6 +1,7 @@
 """Audio of any file as the authors' DeepSpeech feature code sees it: 16 kHz mono, int16 (dp1) or float (dp2)."""
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from pathlib import Path
@@ -57,14 +58,39 @@ def _decode_ffmpeg(path: Path) -> tuple[int, np.ndarray]:
 
 
 def _resample(x: np.ndarray, rate: int) -> np.ndarray:
+    """``resampy.resample(x, rate, 16000)`` (kaiser_best) of a 1-D signal, computed the same whatever ran before.
+
+    resampy's inner loop is a numba gufunc compiled on first use for the input's dtype; called later with another
+    dtype it reuses a loop it can cast to (int16 input after a float64 call runs the float64 loop: the output then
+    differs in the last float32 bit, and after int16 truncation by one step). The authors resample once per process,
+    so their int16 (dp2) and float64 (dp1) results are each dtype's own loop. Here the loop is a numba ``jit`` of
+    resampy's own ``_resample_loop``, which compiles one specialisation per dtype: the same numbers in any order.
+    """
     try:
-        import resampy
+        import resampy  # noqa: F401 - the filters and the loop below are resampy's
+        from resampy.filters import get_filter
+        from resampy.interpn import _resample_loop
     except ImportError:  # pragma: no cover - resampy is a dependency of the lawdnet extra
         raise MediaError(f"resampling {rate} Hz audio needs resampy (pip install talkingface-kit[lawdnet])") from None
-    try:
-        return resampy.resample(x, sr_orig=rate, sr_new=RATE)
-    except ValueError as exc:  # shorter than one output sample
-        raise MediaError(f"cannot resample {x.shape[0]} samples at {rate} Hz to {RATE} Hz: {exc}") from None
+    n_out = int(x.shape[0] * float(RATE) / float(rate))
+    if n_out < 1:
+        raise MediaError(f"cannot resample {x.shape[0]} samples at {rate} Hz to {RATE} Hz: too short")
+    ratio = float(RATE) / rate
+    y = np.zeros(n_out, dtype=np.float32 if np.issubdtype(x.dtype, np.integer) else x.dtype)
+    win, precision, _ = get_filter("kaiser_best")
+    if ratio < 1:
+        win = ratio * win
+    delta = np.diff(win, append=win[-1])
+    t_out = np.arange(n_out) * (1.0 / ratio)
+    _jit_loop(_resample_loop)(np.ascontiguousarray(x), t_out, win, delta, precision, min(1.0, ratio), y)
+    return y
+
+
+@functools.lru_cache(maxsize=1)
+def _jit_loop(loop):
+    import numba
+
+    return numba.jit(nopython=True, nogil=True)(loop)
 
 
 def dp1_signal(rate: int, samples: np.ndarray) -> np.ndarray:

@@ -9,6 +9,12 @@ import torch
 
 from talkingface.errors import MediaError, WeightsError
 
+#: STFT frames transformed at a time (the result is the same; only the temporaries' size depends on it)
+STFT_BLOCK = 4096
+#: long audio runs through the network in windows of CORE spectrogram frames (100 per second) with CONTEXT frames
+#: of audio on each side; audio up to CORE + 2 CONTEXT frames (60 s) runs in one pass, as the authors'
+CORE, CONTEXT = 4000, 1000
+
 #: keys of torchmetrics counters (WER/CER) that some Lightning versions stored with the weights; not network state
 _METRIC_PREFIXES = ("wer.", "cer.")
 
@@ -36,10 +42,13 @@ def spectrogram(signal: np.ndarray, sample_rate: int = 16000, window_size: float
     padded = np.pad(y, (n_fft // 2, n_fft // 2), mode=pad_mode)
     if padded.size < n_fft:
         raise MediaError(f"the audio is too short for one {n_fft}-sample STFT frame ({y.size} samples)")
-    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]  # (T, n_fft), float32
-    spec = np.fft.rfft(frames * _window(window, n_fft), axis=1).astype(np.complex64)  # (T, F)
-    mag = np.log1p(np.abs(spec)).T  # (F, T) float32
-    spect = torch.from_numpy(np.ascontiguousarray(mag, dtype=np.float32))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]  # (T, n_fft) view, float32
+    win = _window(window, n_fft)
+    mag = np.empty((n_fft // 2 + 1, frames.shape[0]), np.float32)                # (F, T)
+    for a in range(0, frames.shape[0], STFT_BLOCK):    # in blocks: the float64/complex temporaries stay bounded
+        spec = np.fft.rfft(frames[a:a + STFT_BLOCK] * win, axis=1).astype(np.complex64)
+        mag[:, a:a + STFT_BLOCK] = np.log1p(np.abs(spec)).T
+    spect = torch.from_numpy(mag)
     mean, std = spect.mean(), spect.std()
     if not torch.isfinite(std) or std == 0:
         raise MediaError("the audio is silent (its spectrogram is constant, std 0): dp2 DeepSpeech features are "
@@ -74,10 +83,39 @@ class Dp2Extractor:
         self.autocast = bool(autocast) and self.device.type == "cuda"
         self.model = model.float().eval().to(self.device)
 
+    @classmethod
+    def from_model(cls, model, config, device: str | torch.device = "cpu") -> Dp2Extractor:
+        """An extractor around a built :class:`~lawdnet.features.dp2_model.DeepSpeech2` (random weights for smoke
+        runs, a network in training) instead of a checkpoint file."""
+        self = cls.__new__(cls)
+        self.path, self.config = Path("<in memory>"), config
+        self.device = torch.device(device)
+        self.autocast = False
+        self.model = model.float().eval().to(self.device)
+        return self
+
     def logits(self, signal: np.ndarray) -> torch.Tensor:
-        """(T50, classes) float32 logits before softmax at 50 rows/s (the conv stack's time stride 2)."""
+        """(T50, classes) float32 logits before softmax at 50 rows/s (the conv stack's time stride 2).
+
+        Up to 60 s of audio: one pass over the whole utterance, as the authors. Longer audio: 40 s windows with 10 s
+        of audio context on each side (the spectrogram normalised over the whole utterance first), so that memory
+        does not grow with the audio's length; docs/lawdnet_features.md gives the measured difference."""
         cfg = self.config
         spect = spectrogram(signal, cfg.sample_rate, cfg.window_size, cfg.window_stride, cfg.window)
+        total = spect.shape[1]
+        if total <= CORE + 2 * CONTEXT:
+            return self._run(spect)
+        # longer audio: windows [a, b) around each core [start, start + CORE); output row j of a window is
+        # spectrogram frame a + 2j (the conv stack's time stride 2), so the core's rows are cut out exactly
+        rows = []
+        for start in range(0, total, CORE):
+            a, b = max(0, start - CONTEXT), min(total, start + CORE + CONTEXT)
+            out = self._run(spect[:, a:b])
+            end = min(start + CORE, total)
+            rows.append(out[(start - a) // 2:(end - a + 1) // 2])
+        return torch.cat(rows)
+
+    def _run(self, spect: torch.Tensor) -> torch.Tensor:
         x = spect[None, None].to(self.device)
         with torch.no_grad(), torch.autocast(device_type=self.device.type, enabled=self.autocast):
             out = self.model(x)

@@ -141,3 +141,38 @@ def test_bad_checkpoints_are_one_error_line(tmp_path, case):
         assert "refused global" in str(err.value) and "system" in str(err.value)
     if case == "missing_key":
         assert "fc.0.module.1.weight" in str(err.value)
+
+
+def test_resampling_does_not_depend_on_what_ran_before(golden, inputs):
+    """resampy's numba loop, once compiled for float64 (dp1), would also serve int16 input (dp2) and change its
+    last bits; the authors' dp2 inference never resamples float64 first. A fresh process resampling float64 first
+    still gives the golden dp2 signals."""
+    import subprocess
+    import sys
+
+    _, doc = golden
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from _feature_fixtures import samples_sha256; "
+            "from lawdnet.features import dp1_signal, dp2_signal, read_pcm\n"
+            "for path in sys.argv[2:]:\n"
+            "    rate, s = read_pcm(path); dp1_signal(rate, s); print(samples_sha256(dp2_signal(rate, s)))")
+    names = ["speech8k", "speech44k_stereo"]
+    here = os.path.dirname(__file__)
+    out = subprocess.run([sys.executable, "-c", code, here, *(str(inputs[n]) for n in names)], check=True,
+                         capture_output=True, text=True).stdout.split()
+    assert out == [doc["inputs"]["signals"][n]["dp2_signal_sha256"] for n in names]
+
+
+def test_long_audio_runs_in_windows_with_context(extractor, monkeypatch):
+    """Over 60 s, dp2 runs in 40 s windows with 10 s of context each side (bounded memory): the rows line up with
+    the one-pass rows (same count, the conv stack's stride-2 bookkeeping) and equal them closely."""
+    import lawdnet.features.dp2 as dp2
+
+    rng = np.random.default_rng(5)
+    t = np.arange(16000 * 95) / 16000
+    signal = (0.3 * np.sin(2 * np.pi * 180 * t * (1 + 0.2 * np.sin(t))) * (rng.random(t.size) > 0.3)
+              + 0.02 * rng.standard_normal(t.size)).astype(np.float32)
+    windowed = extractor.logits(signal)
+    monkeypatch.setattr(dp2, "CORE", 10 ** 9)
+    whole = extractor.logits(signal)
+    assert windowed.shape == whole.shape == ((dp2.spectrogram(signal).shape[1] + 1) // 2, 29)
+    assert float((windowed - whole).abs().max()) <= 1e-5
