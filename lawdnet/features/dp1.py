@@ -17,6 +17,11 @@ INPUT_DIM = (2 * NUM_CONTEXT + 1) * NUM_CEPSTRUM
 SCOPE = "deepspeech"
 TENSORS = ("input_node:0", "input_lengths:0", "logits:0")
 _TF_HINT = "pip install talkingface-kit[tf] (tensorflow-cpu)"
+#: MFCC frames (10 ms) computed at a time: an even number, so the 50 fps decimation keeps the same frames
+MFCC_BLOCK = 6000
+#: long audio runs through the graph in windows of CORE input rows (50 per second) with CONTEXT rows each side;
+#: up to CORE + 2 CONTEXT rows (60 s) it runs in one pass, as the authors'
+CORE, CONTEXT = 2000, 500
 
 
 def _tensorflow():
@@ -40,9 +45,7 @@ def network_input(signal: np.ndarray) -> np.ndarray:
     side; 19-frame windows flattened to 494; then ONE scalar mean and ONE scalar std (ddof 0) over the whole
     matrix, padding included. A matrix with zero spread raises MediaError (the authors' code would return NaN).
     """
-    from python_speech_features import mfcc
-
-    feats = mfcc(signal=signal, samplerate=16000, numcep=NUM_CEPSTRUM)[::2]
+    feats = mfcc_frames(signal)[::2]
     pad = np.zeros((NUM_CONTEXT, NUM_CEPSTRUM), dtype=feats.dtype)
     padded = np.concatenate((pad, feats, pad))
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * NUM_CONTEXT + 1, axis=0)  # (T50, 26, 19)
@@ -51,6 +54,25 @@ def network_input(signal: np.ndarray) -> np.ndarray:
     if not np.isfinite(std) or std == 0:
         raise MediaError("the audio gives constant MFCC windows (std 0): DeepSpeech dp1 features are undefined")
     return (x - np.mean(x)) / std
+
+
+def mfcc_frames(signal: np.ndarray) -> np.ndarray:
+    """``python_speech_features.mfcc(signal, 16000, numcep=26)`` computed MFCC_BLOCK frames at a time, the same
+    numbers: the signal is pre-emphasised once (as ``sigproc.preemphasis``), then each block of whole frames (the
+    last one zero-padded as ``framesig`` pads) goes through ``mfcc`` with ``preemph=0``. Its temporaries (index
+    tiles, frames, spectra: ~50 bytes per sample) stay those of a 60 s block whatever the length."""
+    from python_speech_features import mfcc
+
+    sig = np.asarray(signal)
+    pre = np.append(sig[0], sig[1:] - 0.97 * sig[:-1]) if sig.size else sig.astype(np.float64)
+    frame_len, step = 400, 160
+    total = 1 if pre.size <= frame_len else 1 + int(np.ceil((pre.size - frame_len) / step))
+    blocks = []
+    for f0 in range(0, total, MFCC_BLOCK):
+        f1 = min(total, f0 + MFCC_BLOCK)
+        end = pre.size if f1 == total else (f1 - 1) * step + frame_len
+        blocks.append(mfcc(signal=pre[f0 * step:end], samplerate=16000, numcep=NUM_CEPSTRUM, preemph=0))
+    return np.concatenate(blocks)
 
 
 class Dp1Extractor:
@@ -91,10 +113,21 @@ class Dp1Extractor:
         if signal.size == 0:
             raise MediaError("the audio has 0 samples (0-length audio): DeepSpeech features need sound")
         x = network_input(signal)
-        out = self.session.run(self.logits, feed_dict={self.input_node: x[np.newaxis], self.input_lengths: [len(x)]})
-        if out.ndim != 3 or out.shape[1] != 1:
-            raise WeightsError(f"{self.path}: logits have shape {out.shape}, expected (time, 1, classes)")
+        if len(x) <= CORE + 2 * CONTEXT:
+            out = self._run(x)
+        else:       # long audio: windows with context (normalised over the whole utterance above); rows line up 1:1
+            parts = []
+            for start in range(0, len(x), CORE):
+                a, b = max(0, start - CONTEXT), min(len(x), start + CORE + CONTEXT)
+                parts.append(self._run(x[a:b])[start - a:min(start + CORE, len(x)) - a])
+            out = np.concatenate(parts)
         return np.ascontiguousarray(out[::2, 0, :], dtype=np.float32)
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        out = self.session.run(self.logits, feed_dict={self.input_node: x[np.newaxis], self.input_lengths: [len(x)]})
+        if out.ndim != 3 or out.shape[1] != 1 or out.shape[0] != len(x):
+            raise WeightsError(f"{self.path}: logits have shape {out.shape}, expected ({len(x)}, 1, classes)")
+        return out
 
     def close(self) -> None:
         """Release the TensorFlow session."""

@@ -149,3 +149,34 @@ def test_extractor_rejects_non_int16():
     ext_input = np.zeros(100, dtype=np.float32)
     with pytest.raises(ValueError, match="int16"):
         Dp1Extractor.__call__(object.__new__(Dp1Extractor), ext_input)
+
+
+@pytest.mark.parametrize("seconds", [0.01, 0.025, 0.0251, 59.99, 60.0, 60.0101, 125.3])
+def test_mfcc_in_blocks_equals_python_speech_features(seconds):
+    """The MFCC of long audio is computed in 60 s blocks of whole frames: one mfcc() call's numbers (bit for bit up
+    to 60 s; beyond, the matrix products of other sizes round a few values differently, ~1e-13 relative)."""
+    from python_speech_features import mfcc
+
+    from lawdnet.features.dp1 import mfcc_frames
+
+    rng = np.random.default_rng(int(seconds * 1000))
+    signal = (rng.standard_normal(round(seconds * 16000)) * 3000).astype(np.int16)
+    blocks, whole = mfcc_frames(signal), mfcc(signal=signal, samplerate=16000, numcep=26)
+    if seconds <= 60:
+        np.testing.assert_array_equal(blocks, whole)
+    np.testing.assert_allclose(blocks, whole, rtol=1e-11, atol=1e-11)
+
+
+def test_long_audio_runs_through_the_graph_in_windows(extractor, monkeypatch):
+    """Over 60 s the graph runs on 40 s windows with 10 s of context each side: rows line up with one pass."""
+    import lawdnet.features.dp1 as dp1
+
+    rng = np.random.default_rng(3)
+    t = np.arange(16000 * 95) / 16000
+    signal = (8000 * np.sin(2 * np.pi * 200 * t * (1 + 0.3 * np.sin(0.7 * t))) * (rng.random(t.size) > 0.2)
+              + 300 * rng.standard_normal(t.size)).astype(np.int16)
+    windowed = extractor(signal)
+    monkeypatch.setattr(dp1, "CORE", 10 ** 9)
+    whole = extractor(signal)
+    assert windowed.shape == whole.shape == (dp1_rows(signal.size), 29)
+    assert np.abs(windowed - whole).max() <= 1e-5
