@@ -7,8 +7,10 @@ a tiny random dp2 network instead of weights, labelled RANDOM WEIGHTS wherever t
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,8 @@ import torch
 
 from lawdnet.model import LipSyncModel
 
-RANDOM_LABEL = "RANDOM WEIGHTS (seeded random generator and dp2 network, not the authors' model: the output means nothing)"
+RANDOM_LABEL = ("RANDOM WEIGHTS (seeded random generator and dp2 network, not the authors' model: the output means "
+                "nothing)")
 log = logging.getLogger("lawdnet")
 
 
@@ -45,6 +48,36 @@ def random_generator(model: str, seed: int, device: str = "cpu") -> torch.nn.Mod
     return randomise_weights(build_generator(model), seed).to(device).eval()
 
 
+#: deepspeech.pytorch's English labels (29: CTC blank, apostrophe, A-Z, space), as its LibriSpeech model stores them
+DP2_LABELS = ("_", "'", *"ABCDEFGHIJKLMNOPQRSTUVWXYZ", " ")
+
+
+def tiny_random_dp2(seed: int):
+    """(network, config): deepspeech.pytorch's architecture, 2 BiLSTM layers of 32, seeded random weights."""
+    from lawdnet.features.dp2_model import DeepSpeech2, Dp2Config
+
+    cfg = Dp2Config(labels=DP2_LABELS, hidden_size=32, hidden_layers=2)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = DeepSpeech2(cfg)
+    return model.eval(), cfg
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """File descriptor 2 pointed at /dev/null for the block: what native libraries print there goes nowhere (Python
+    errors still raise; nothing the kit logs is written inside the block)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def load_lip_sync_model(model: str, mouth: int, device: str, checkpoint: Path | None,
                         random_seed: int | None = None) -> tuple[LipSyncModel, dict[str, Any]]:
     """(model, weights record): the checkpoint loaded strictly in the authors' format, or a seeded random one."""
@@ -63,14 +96,16 @@ def load_extractor(kind: str, device: str, path: Path | None, random_seed: int |
     with ``random_seed`` a tiny random dp2 network."""
     if random_seed is not None:
         from lawdnet.features.dp2 import Dp2Extractor
-        from lawdnet.features.dp2_model import tiny_random_model
 
-        return FeatureSource("dp2", Dp2Extractor.from_model(tiny_random_model(random_seed), device=device),
+        model, cfg = tiny_random_dp2(random_seed)
+        return FeatureSource("dp2", Dp2Extractor.from_model(model, cfg, device=device),
                              f"dp2 tiny random network (seed {random_seed})")
     if kind == "dp1":
         from lawdnet.features.dp1 import Dp1Extractor
 
-        return FeatureSource("dp1", Dp1Extractor(path), str(path))
+        with _native_stderr_silenced():   # TensorFlow's C++ start-up lines (absl, oneDNN) ignore TF_CPP_MIN_LOG_LEVEL
+            extractor = Dp1Extractor(path)
+        return FeatureSource("dp1", extractor, str(path))
     from lawdnet.features.dp2 import Dp2Extractor
 
     return FeatureSource("dp2", Dp2Extractor(path, device=device), str(path))

@@ -50,7 +50,12 @@ def audio_windows_for(audio: str | os.PathLike, extractor: Callable[[str | os.Pa
     :func:`lawdnet.features.align_rows`."""
     from lawdnet.features.windows import align_rows, audio_windows, frame_count
 
-    features, samples, rate = extractor(audio)
+    try:
+        features, samples, rate = extractor(audio)
+    except MediaError as exc:                     # the feature code's lines do not all name the file
+        if str(audio) in str(exc):
+            raise
+        raise MediaError(f"{audio}: {exc}") from None
     frames = frame_count(samples, 16000)
     if max_frames is not None:
         frames = min(frames, int(max_frames))

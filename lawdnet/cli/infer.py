@@ -14,6 +14,7 @@ entries (checkpoints/): ``lawdnet_epoch_170`` / ``dinet_clip_256mouth``, ``deeps
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 
 from lawdnet import config
 from talkingface.cli import CommandParser
-from talkingface.errors import KitError, cli_main
+from talkingface.errors import KitError, MediaError, cli_main
 
 RESULT_SUFFIXES = (".mp4", ".mov", ".mkv")
 GENERATOR_ENTRY = {"lawdnet": "lawdnet_epoch_170", "dinet": "dinet_clip_256mouth"}
@@ -86,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def output_path(args: argparse.Namespace, model: str) -> Path:
-    """The output file: --output, else <output_dir>/<video stem>_<audio stem>_<model>.mp4 (folder created)."""
+    """The output file: --output, else <output_dir>/<video stem>_<audio stem>_<model>.mp4 (the folder is made
+    only when the output is written: :func:`make_folders`)."""
     if args.output:
         path = Path(args.output)
         if not path.parent.is_dir():
@@ -95,10 +97,6 @@ def output_path(args: argparse.Namespace, model: str) -> Path:
         folder = Path(args.output_dir)
         if folder.exists() and not folder.is_dir():
             raise KitError(f"{folder}: --output_dir is not a folder")
-        from talkingface.outputs import check_writable
-
-        check_writable(folder, "output folder", create=False)
-        folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{Path(args.video_path).stem}_{Path(args.audio_path).stem}_{model}.mp4"
     if path.suffix.lower() not in RESULT_SUFFIXES:
         raise KitError(f"{path}: the output video must end with {', '.join(RESULT_SUFFIXES)}")
@@ -123,6 +121,24 @@ def check_args(args: argparse.Namespace) -> None:
                  if getattr(args, k)]
         if given:
             raise KitError(f"--random_model cannot be combined with {', '.join(given)}")
+
+
+def check_audio(path: Path) -> None:
+    """0-length or silent audio (every sample the same: no spectrum, so DeepSpeech features are undefined) is one
+    error line naming the file, before any weights load. A tone or noise has features: it is lip-synced."""
+    from lawdnet.features.audio import read_pcm
+
+    rate, samples = read_pcm(path)                 # MediaError naming the file for 0 samples
+    if samples.min() == samples.max():
+        raise MediaError(f"{path}: the audio is silent (every sample is {int(samples.flat[0])}): DeepSpeech "
+                         "features are undefined (the authors' code returns NaN); give audio with sound")
+
+
+def make_folders(folder: Path) -> list[Path]:
+    """Make ``folder`` and its missing parents; the ones made, innermost first (removed again if the run fails)."""
+    made = [p for p in [folder, *folder.absolute().parents] if not p.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    return made
 
 
 def weight_files(args: argparse.Namespace, features: str) -> dict[str, Path]:
@@ -159,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from lawdnet.pipeline import lip_sync_video
     from lawdnet.record import write_record
     from lawdnet.template import default_cache_dir
-    from talkingface.fsutil import check_input
+    from talkingface.fsutil import check_input, remove_quietly
     from talkingface.landmarks import make_backend
     from talkingface.media import probe
     from talkingface.outputs import check_writable, refuse_input
@@ -167,27 +183,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     video = probe(check_input(args.video_path, "video"))          # input errors first, before loading weights
     if not video.has_video:
         raise KitError(f"{video.path}: has no video stream (a template video with a face is needed)")
+    if args.start_time_sec and args.start_time_sec >= video.duration:
+        raise KitError(f"{video.path}: --start_time_sec {args.start_time_sec:g} is at or after the video's end "
+                       f"({video.duration:.3f} s)")
     audio = probe(check_input(args.audio_path, "audio"))
     if not audio.has_audio:
         raise KitError(f"{audio.path}: has no audio stream")
+    check_audio(audio.path)
     files = weight_files(args, features)
     out = output_path(args, args.model)
     refuse_input(out, [args.video_path, args.audio_path, args.landmarks_csv, *files.values()], "output video")
-    refuse_input(out.with_name(out.stem + ".config.yaml"), [args.video_path, args.audio_path], "record of the run")
-    check_writable(out.parent, "output folder", create=False)
+    record = out.with_name(out.stem + ".config.yaml")
+    refuse_input(record, [args.video_path, args.audio_path], "record of the run")
+    if record.is_dir():
+        raise KitError(f"{record}: is a directory; the record of the run goes there (move it or choose another "
+                       "output)")
+    check_writable(out.parent, "output folder", create=True)
     device = _device(args)
     backend = make_backend(args.landmarks, device=device, csv_path=args.landmarks_csv)
     model, weights = load_lip_sync_model(args.model, mouth, device, files.get("generator"), args.random_model)
     extractor = load_extractor(features, device, files.get("features"), args.random_model)
     cache = None if args.no_cache else Path(args.template_cache) if args.template_cache else default_cache_dir()
-    result = lip_sync_video(model, video.path, audio.path, out, extractor, backend, batch_size=args.batch_size,
-                            start_s=args.start_time_sec, max_frames=args.max_frames, seed=args.seed, cache_dir=cache,
-                            progress=not args.no_progress)
-    ran: dict[str, Any] = {k: getattr(args, k) for k in ("video_path", "audio_path", "batch_size", "start_time_sec",
-                                                         "max_frames", "seed", "landmarks", "landmarks_csv")}
-    ran.update(model=args.model, features=features, mouthsize=mouth, device=device, landmark_backend=backend.name,
-               template_cache=None if cache is None else str(cache))
-    record_path = write_record(out, weights, ran, result.summary())
+    made = make_folders(out.parent)
+    written = False
+    try:
+        result = lip_sync_video(model, video.path, audio.path, out, extractor, backend, batch_size=args.batch_size,
+                                start_s=args.start_time_sec, max_frames=args.max_frames, seed=args.seed,
+                                cache_dir=cache, progress=not args.no_progress)
+        written = True
+        ran: dict[str, Any] = {k: getattr(args, k) for k in ("video_path", "audio_path", "batch_size",
+                                                             "start_time_sec", "max_frames", "seed", "landmarks",
+                                                             "landmarks_csv")}
+        ran.update(model=args.model, features=features, mouthsize=mouth, device=device, landmark_backend=backend.name,
+                   template_cache=None if cache is None else str(cache))
+        record_path = write_record(out, weights, ran, result.summary())
+    except BaseException:
+        if written:                    # no output without its record (which says what made it: RANDOM WEIGHTS …)
+            remove_quietly(out)
+        for folder in made:            # folders this run made, if still empty (innermost first)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     label = f" [{weights['label']}]" if weights.get("random") else ""
     log.info("wrote %s (%d frames, %.1f s of audio, template %d frames%s) in %.1f s; record %s%s", out,
              result.frames, result.audio["seconds"], result.template["frames"],

@@ -35,17 +35,20 @@ from _corpus_workspace import Workspace
 COMMANDS = {**{f"talkingface {c}": ("talkingface", [c]) for c in
                ("probe", "normalize", "sample", "weights", "baseline", "evaluate", "report")},
             "dagan.animate": ("dagan.animate", []), "dagan.generate": ("dagan.generate", []),
-            "syncnet score": ("syncnet", ["score"]), "syncnet selftest": ("syncnet", ["selftest"])}
+            "syncnet score": ("syncnet", ["score"]), "syncnet selftest": ("syncnet", ["selftest"]),
+            "lawdnet.infer": ("lawdnet.infer", [])}
 #: module of ``python -m`` -> the ``main(argv)`` it runs
 MAINS = {"talkingface": "talkingface.__main__", "dagan.animate": "dagan.cli.animate",
-         "dagan.generate": "dagan.cli.generate", "syncnet": "syncnet.cli"}
+         "dagan.generate": "dagan.cli.generate", "syncnet": "syncnet.cli", "lawdnet.infer": "lawdnet.cli.infer"}
 #: loading weights or building a model (tripwires unless ``reach`` is weights or work)
-LOADERS = ("dagan.model:load_model", "dagan.random_weights:random_model", "syncnet.model:load_syncnet")
+LOADERS = ("dagan.model:load_model", "dagan.random_weights:random_model", "syncnet.model:load_syncnet",
+           "lawdnet.loading:load_lip_sync_model", "lawdnet.loading:load_extractor")
 #: the work itself: inference, scoring, encoding, writing outputs, downloads (tripwires unless ``reach`` is work)
 WORKERS = ("dagan.pipeline:animate_video", "dagan.evaluation_set:generate", "syncnet.evaluate:evaluate_video",
            "talkingface.evaluation.run:RunScorer.score", "talkingface.media.retime:run_ffmpeg",
            "talkingface.baseline:VideoWriter", "talkingface.sample:_write_clip",
-           "talkingface.report.compare:write_text_atomic", "talkingface.weights:fetch")
+           "talkingface.report.compare:write_text_atomic", "talkingface.weights:fetch",
+           "lawdnet.pipeline:lip_sync_video", "lawdnet.record:write_record")
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class Case:
     argv: Callable[[Workspace], list[str]]
     says: tuple[str, ...]
     code: int = 2
-    style: str = "error"                 # error | row
+    style: str = "error"                 # error | row | ok (the input works: exit 0, outputs checked by ``expect``)
     logs: tuple[str, ...] = ()           # prefixes of the log lines allowed before the error line
     why: str = ""                        # why those log lines or new files are expected (README)
     new: tuple[str, ...] = ()            # what the case may leave in the workspace ("dir/" for a folder)
@@ -67,6 +70,7 @@ class Case:
     process: bool = False                # also run in a real process
     readonly: str = ""                   # folder of the workspace mounted read-only (a real process)
     xfail: str = ""                      # a known defect, reported, not fixed here
+    expect: Callable[[Path], None] | None = None   # style ok: asserts on the outputs (given the workspace root)
 
     @property
     def module(self) -> str:
@@ -98,6 +102,12 @@ def check_outcome(case: Case, got: Outcome) -> None:
     assert "Traceback" not in text, f"{case.id}: a traceback:\n{text}"
     assert got.code == case.code, f"{case.id}: exit {got.code}, expected {case.code}\n{text}"
     lines = [line for line in got.err.splitlines() if line.strip()]
+    if case.style == "ok":                     # a bad-looking input that works: no error, only the allowed log lines
+        strays = [line for line in lines if not line.startswith(case.logs or ("\0",))]
+        assert not strays, f"{case.id}: unexpected lines on stderr: {strays}"
+        if case.expect:
+            case.expect(got.extra["root"])
+        return
     if case.style == "row":                    # syncnet score: the video's row on stdout says why; stderr is silent
         assert not lines, f"{case.id}: stderr: {lines}"
         rows = [line for line in got.out.splitlines() if "error: " in line]
@@ -152,7 +162,7 @@ def run_in_process(case: Case, ws: Workspace, argv: list[str], env: dict[str, st
     except SystemExit as exc:                  # argparse
         code = exc.code
     out, err = capsys.readouterr()
-    return Outcome(code, out, err)
+    return Outcome(code, out, err, {"root": ws.root})
 
 
 def readonly_prefix() -> list[str] | None:
@@ -173,7 +183,7 @@ def run_process(case: Case, ws: Workspace, argv: list[str], env: dict[str, str],
     full_env = {k: v for k, v in os.environ.items() if k != "TALKINGFACE_DEBUG"}
     full_env.update(env)
     done = subprocess.run(cmd, cwd=ws.root, env=full_env, capture_output=True, text=True, timeout=300, check=False)
-    return Outcome(done.returncode, done.stdout, done.stderr)
+    return Outcome(done.returncode, done.stdout, done.stderr, {"root": ws.root})
 
 
 def inject_readonly(folder: Path, monkeypatch) -> None:

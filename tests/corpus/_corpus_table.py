@@ -8,10 +8,11 @@ import collections
 
 import _corpus_cases_core
 import _corpus_cases_eval
+import _corpus_cases_lawdnet
 import _corpus_cases_models
 from _corpus import COMMANDS
 
-CASES = _corpus_cases_core.CASES + _corpus_cases_eval.CASES + _corpus_cases_models.CASES
+CASES = _corpus_cases_core.CASES + _corpus_cases_eval.CASES + _corpus_cases_models.CASES + _corpus_cases_lawdnet.CASES
 BY_ID = {case.id: case for case in CASES}
 
 INTRO = """# The bad-input corpus
@@ -25,7 +26,8 @@ runs them. Each case runs in a fresh workspace folder that holds every input it 
 * exactly **one line** on stderr, `error: …`, containing the text of the table (argparse's own errors, style
   *usage*, print the usage block and then `<prog>: error: …`; `syncnet score`, style *row*, reports a video it
   cannot score in that video's row on stdout, and stderr stays empty); log lines before it only where the notes
-  say why;
+  say why; style *ok* (exit 0) marks an input that looks bad but must work (`python -m lawdnet.infer`: 8 kHz, mp3,
+  a tone, a 1-frame or 30 fps template): no error line, and its outputs are checked (`expect`);
 * **no traceback**;
 * **no new file** in the workspace but those the notes list (no partial file, no `.partial` temporary), and the
   **sha256 of every input unchanged** (the shared SyncNet weights outside the workspace: size, mtime and inode);

@@ -119,6 +119,102 @@ class Workspace:
         self.external.append(path)
         return str(path)
 
+    # --- LawDNet (python -m lawdnet.infer): a face template, speech in every format, graphs and checkpoints -------
+
+    def face(self, rel: str = "face.mp4", frames: int = 10) -> str:
+        """``frames`` frames of the kit's 256x256 talking head at 25 fps (OpenCV's Haar cascade finds the face)."""
+        return self.copy(self.media.talking_head(frames=frames), rel)
+
+    def face_retimed(self, rel: str = "face30.mp4", fps: str = "30", vfr: bool = False) -> str:
+        """The 10-frame talking head re-encoded by ffmpeg at ``fps``, or with ``vfr`` at a variable frame rate (frame
+        durations 40, 40, 80, 40, 120 … ms: a phone's timestamps)."""
+        src = self.media.talking_head(frames=10)
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if vfr:
+            args = ["-i", str(src), "-vf", "setpts='N*0.04/TB+if(gte(N,2),0.04,0)/TB+if(gte(N,4),0.08,0)/TB'",
+                    "-fps_mode", "vfr"]
+        else:
+            args = ["-i", str(src), "-vf", f"fps={fps}"]
+        _ffmpeg([*args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-an", str(path)])
+        return str(path)
+
+    def pcm(self, rel: str, samples, rate: int = 16000) -> str:
+        """A 16-bit PCM wav of ``samples`` (int16, (n,) or (n, channels)) at ``rate``."""
+        from scipy.io import wavfile
+
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        wavfile.write(path, rate, np.asarray(samples, dtype=np.int16))
+        return str(path)
+
+    def speech(self, rel: str = "speech16k.wav", seconds: float = 0.4, rate: int = 16000,
+               stereo: bool = False) -> str:
+        """``seconds`` of the kit's sample speech (from 0.5 s in, where it talks) at ``rate`` (resampled), mono
+        or stereo (right = left reversed); .mp3 / .m4a names are encoded by ffmpeg from that wav."""
+        from scipy.io import wavfile
+        from scipy.signal import resample_poly
+
+        from talkingface import sample
+
+        base, data = wavfile.read(sample.SPEECH_WAV)
+        data = data[round(0.5 * base):round((0.5 + seconds) * base)].astype(np.float64)
+        if rate != base:
+            data = resample_poly(data, rate, base)
+        data = np.clip(np.round(data), -32768, 32767)
+        if stereo:
+            data = np.stack([data, data[::-1]], axis=1)
+        if Path(rel).suffix == ".wav":
+            return self.pcm(rel, data, rate)
+        wav = self.pcm(rel + ".src.wav", data, rate)
+        try:
+            _ffmpeg(["-i", wav, str(self.root / rel)])
+        finally:
+            os.unlink(wav)
+        return self.p(rel)
+
+    def tone(self, rel: str = "tone.wav", seconds: float = 0.4, noise: bool = False) -> str:
+        """No speech: a 440 Hz tone at half scale, or with ``noise`` seeded white noise at a quarter scale."""
+        n = round(seconds * 16000)
+        if noise:
+            x = np.random.default_rng(0).uniform(-8192, 8192, n)
+        else:
+            x = 16383 * np.sin(2 * np.pi * 440 * np.arange(n) / 16000)
+        return self.pcm(rel, np.round(x), 16000)
+
+    def lawdnet_generator(self, rel: str = "checkpoint_epoch_0.pth", model: str = "lawdnet") -> str:
+        """A valid random generator checkpoint in the authors' checkpoint_epoch format (:mod:`lawdnet.random_weights`;
+        made once per session, copied)."""
+        made = Path(self.shared.folder) / f"lawdnet_random_{model}.pth"
+        if not made.is_file():
+            from lawdnet.random_weights import write_random_generator
+
+            write_random_generator(made, model=model, seed=0)
+        return self.copy(made, rel)
+
+    def dp1_graph(self, rel: str = "output_graph.pb", **kw) -> str:
+        """A tiny frozen TF1 graph with DeepSpeech v0.1.0's interface (tests/lawdnet/_feature_fixtures.py);
+        ``logits_name=`` / ``scope=`` give another release's tensor names."""
+        import sys
+
+        from lawdnet.features.dp1 import _tensorflow
+
+        _tensorflow()              # TensorFlow as the kit imports it (triton first: the other order segfaults)
+        fixtures = str(Path(__file__).resolve().parents[1] / "lawdnet")
+        if fixtures not in sys.path:
+            sys.path.insert(0, fixtures)
+        from _feature_fixtures import tiny_graph_bytes
+
+        return self.file(rel, tiny_graph_bytes(**kw))
+
+
+def _ffmpeg(args: list[str]) -> None:
+    import subprocess
+
+    from talkingface.media.ffmpeg import ffmpeg_exe
+
+    subprocess.run([ffmpeg_exe(), "-y", "-v", "error", *args], check=True, capture_output=True)
+
 
 def snapshot(ws: Workspace) -> dict[str, str]:
     """Every entry under the workspace: folders as ``"dir"``, symlinks by target, files by sha256."""

@@ -69,7 +69,8 @@ def test_the_corpus_covers_every_cli_with_at_least_40_cases():
     per_cli = collections.Counter(c.cli for c in CASES)
     assert len(CASES) >= 40 and set(per_cli) == set(COMMANDS), per_cli
     assert {c.module for c in CASES if c.process} == {c.module for c in CASES}  # every entry point in a process
-    assert all(c.style in ("error", "usage", "row") and c.reach in ("checks", "weights", "work") for c in CASES)
+    assert all(c.style in ("error", "usage", "row", "ok") and c.reach in ("checks", "weights", "work") for c in CASES)
+    assert all(c.code == 0 and c.reach == "work" for c in CASES if c.style == "ok")
     assert all(c.why for c in CASES if c.logs or c.new), "log lines or files left behind need a documented why"
 
 

@@ -27,6 +27,7 @@ T_SYNC_GOLDEN = "tests/syncnet/test_syncnet_golden.py::test_evaluate_video_equal
 T_DAGAN_GOLDEN = "tests/dagan/test_dagan_golden.py"
 T_DAGAN_DEFAULTS = "tests/dagan/test_dagan_published_defaults.py"
 T_NIQE = "tests/metrics/test_niqe.py"
+T_LAWDNET_PIPE = "tests/lawdnet/test_pipeline.py"
 
 SLIPS: tuple[Slip, ...] = (
     # --- media: readers and writers ---------------------------------------------------------------------------
@@ -215,6 +216,35 @@ SLIPS: tuple[Slip, ...] = (
          "plan.fid_reference = list(ref.values())", "plan.fid_reference = list(src.values())",
          "FID's reference set taken from the source folder instead of the ground truth",
          ("tests/evaluate/test_weights_metrics.py::test_fid_and_lpips_with_weights",)),
+    # --- lawdnet: the lip-sync pipeline (python -m lawdnet.infer) --------------------------------------------
+    Slip("lawdnet-pingpong-phase", "lawdnet", "lawdnet/template_clip.py",
+         "phase = (done // length) % 2", "phase = (done // length + 1) % 2",
+         "the ping-pong runs counted from 1: the template starts with the backward run (L-1..0, 0..L-1, ...)",
+         (f"{T_LAWDNET_PIPE}::test_length_follows_audio_and_template_plays_back_and_forth",
+          "tests/lawdnet/test_template_clip.py::test_pingpong_blocks_follow_the_cycle")),
+    Slip("lawdnet-windows-after-align", "lawdnet", "lawdnet/pipeline.py",
+         "windows = align_rows(audio_windows(features), frames)",
+         "windows = audio_windows(align_rows(features, frames))",
+         "rows cut to the frame count before windowing: the last frames see edge padding, not their real context",
+         (f"{T_LAWDNET_PIPE}::test_length_follows_audio_and_template_plays_back_and_forth",)),
+    Slip("lawdnet-references-0-255", "lawdnet", "lawdnet/template.py",
+         "references = (refs / 255.0).numpy().astype(np.float32)", "references = refs.numpy().astype(np.float32)",
+         "reference crops left in 0-255 (warp_faces works on pixel values) while the masked source is in [0, 1]",
+         (f"{T_LAWDNET_PIPE}::test_references_and_masked_source",), fast=True),
+    Slip("lawdnet-mask-not-applied", "lawdnet", "lawdnet/model.py",
+         "return self.mask(aligned / 255.0)", "return aligned / 255.0",
+         "the mouth mask dropped from the source: the generator sees the template's own mouth and copies it",
+         (f"{T_LAWDNET_PIPE}::test_references_and_masked_source",)),
+    Slip("lawdnet-paste-alpha-inverted", "lawdnet", "lawdnet/paste.py",
+         "region + alpha * (sample - region)", "region + (1 - alpha) * (sample - region)",
+         "the blend weight taken for the frame's instead of the crop's: only the seam gets the generated face",
+         (f"{T_LAWDNET_PIPE}::test_paste_puts_the_crop_where_the_alignment_took_it",
+          "tests/lawdnet/test_paste.py::test_feathered_paste_regions")),
+    Slip("lawdnet-cache-key-no-mouth", "lawdnet", "lawdnet/template.py",
+         '"video": [size, fingerprint(info.path, size)], "mouth": mouth,',
+         '"video": [size, fingerprint(info.path, size)],',
+         "the template cache keyed without the mouth size: a 128 run reuses the 64 run's matrices and references",
+         (f"{T_LAWDNET_PIPE}::test_cache_is_keyed_by_content_and_settings",), fast=True),
     # --- reports ----------------------------------------------------------------------------------------------
     Slip("best-worst-inverted", "reports", "talkingface/report/examples.py",
          "reverse=not lower)", "reverse=lower)",
