@@ -135,7 +135,7 @@ def lip_sync_video(model: LipSyncModel, video: str | os.PathLike, audio: str | o
                                 cache_dir=cache_dir)
     timings["template"] = time.perf_counter() - t
     try:
-        if template.misses:
+        if template.misses and template.cached:         # (a fresh template's landmark pass said so already)
             log.warning("%s: %d of %d template frames have no face; they keep the last good landmarks", video,
                         template.misses, template.frame_count)
         t = time.perf_counter()

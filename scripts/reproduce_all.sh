@@ -95,6 +95,7 @@ fi
 # How a stage runs: TF = `python -m talkingface`, EVAL = `python -m talkingface evaluate`, GEN = `python -m
 # dagan.generate`; D and O are the data and output folders as the stage sees them.
 TF=("$PY" -m talkingface); EVAL=("$PY" -m talkingface evaluate); GEN=("$PY" -m dagan.generate); D=$data; O=$out
+LIP=("$PY" -m lawdnet.infer); LSE=("$PY" -m syncnet score)
 if [ "$mode" = container ]; then
   tag=${TALKINGFACE_IMAGE_TAG:-latest}
   abs() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
@@ -120,6 +121,8 @@ if [ "$mode" = container ]; then
   fi
   TF=("${DRUN[@]}" "talkingface-base:$tag"); D=/data; O=/outputs
   EVAL=("${DRUN[@]}" "$(image evaluation-image)"); GEN=("${DRUN[@]}" "$(image generate)")
+  LIP=("${DRUN[@]}" "$(image lawdnet)")
+  LSE=("${DRUN[@]}" --entrypoint python "$(image evaluation-image)" -m syncnet score)
   echo "[docker] stages run in the images (tag $tag): /data=$data /outputs=$out /checkpoints=$checkpoints"
 fi
 
@@ -196,7 +199,7 @@ if [ "$smoke" = 1 ]; then
 fi
 
 # 2. preprocess / train: LawDNet and training stages have no issue built yet.
-notbuilt+=("preprocess (LawDNet data preparation)" "train (DaGAN / LawDNet training)" "lawdnet (lip-sync generation)")
+notbuilt+=("preprocess (LawDNet data preparation)" "train (DaGAN / LawDNet training)")
 
 # 3. generate
 run_stage baseline_self "${TF[@]}" baseline --source_dir "$D/source_self" --driving_dir "$D/gt_self" \
@@ -223,6 +226,32 @@ if has_stage dagan.generate "${GEN[-1]}"; then
   generated+=(generate_dagan_self generate_dagan)
 else
   notbuilt+=("dagan generation")
+fi
+
+# 3b. lip-sync (smoke): LawDNet re-syncs the sample's talking head to its own speech, then LSE-D / LSE-C of the
+# result (syncnet_python's protocol). Without the authors' LawDNet + deepspeech.pytorch weights: a seeded RANDOM
+# generator and a tiny random dp2 network at mouth 64 (labelled; the video and its LSE mean nothing).
+lipsync=""; lipsync_label=""
+if [ "$smoke" = 1 ] && has_stage lawdnet.infer "${LIP[-1]}"; then
+  lip_args=(--max_frames 50)
+  if ! "${TF[@]}" weights status --quiet lawdnet_epoch_170 deepspeech_pytorch_librispeech >/dev/null 2>&1; then
+    echo "[lawdnet] the authors' LawDNet / deepspeech.pytorch weights are not in checkpoints/: using a RANDOMLY INITIALISED generator and dp2 network (not the authors')"
+    lip_args+=(--random_model 0 --mouthsize 64)
+    lipsync_label=" — RANDOM WEIGHTS: the video and its LSE test the pipeline, they are not results"
+  fi
+  reduced+=("lip-sync: the first 2 s of talk.mp4 re-synced to its own audio (${lip_args[*]})")
+  mkdir -p "$out/lipsync"
+  run_stage lipsync "${LIP[@]}" --video_path "$D/gt_self/talk.mp4" --audio_path "$D/gt_self/talk.mp4" \
+    --output "$O/lipsync/talk_lipsync.mp4" --template_cache "$O/lipsync/template_cache" --device "$device" \
+    --no_progress "${lip_args[@]}"
+  lipsync="$out/lipsync/talk_lipsync.mp4"
+  if "${TF[@]}" weights status --quiet syncnet_v2 >/dev/null 2>&1; then
+    run_stage lipsync_lse "${LSE[@]}" "$O/lipsync/talk_lipsync.mp4" --json "$O/lipsync/lse.json" --device "$device"
+  else
+    notbuilt+=("LSE of the lip-sync output (syncnet_v2 weights missing: python -m talkingface weights status)")
+  fi
+elif [ "$smoke" = 1 ]; then
+  notbuilt+=("lawdnet (lip-sync generation)")
 fi
 
 # 4. evaluate + 5. report
@@ -257,6 +286,7 @@ fi
     echo "- weights: SEEDED RANDOM FID-Inception, AlexNet and SyncNet weights in $rw (--random-weights): every" \
       "metric has a value, and the values mean nothing"
   fi
+  [ -n "$lipsync" ] && echo "- lip-sync: $lipsync$( [ -f "$out/lipsync/lse.json" ] && echo " (LSE: $out/lipsync/lse.json)")$lipsync_label"
   [ -n "$report" ] && echo "- report: $report"
   if [ -f "$out/evaluation/summary.md" ]; then echo; cat "$out/evaluation/summary.md"; fi
 } > "$out/summary.md"

@@ -36,3 +36,10 @@ def test_each_file_says_what_it_holds_and_stays_small(path):
     first = doc.strip().splitlines()[0]
     assert len(first) <= 120, f"{path}: the docstring's first line should say in one line what the file holds"
     assert text.count("\n") <= MAX_LINES, f"{path}: {text.count(chr(10))} lines (> {MAX_LINES}): split it by job"
+
+
+def test_test_file_names_are_unique():
+    """Test folders are not packages, so pytest imports test modules by their file name: two test_x.py files in
+    different folders make the second folder's collection fail (import file mismatch)."""
+    names = [p.name for p in (REPO / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []

@@ -27,7 +27,7 @@ T_SYNC_GOLDEN = "tests/syncnet/test_syncnet_golden.py::test_evaluate_video_equal
 T_DAGAN_GOLDEN = "tests/dagan/test_dagan_golden.py"
 T_DAGAN_DEFAULTS = "tests/dagan/test_dagan_published_defaults.py"
 T_NIQE = "tests/metrics/test_niqe.py"
-T_LAWDNET_PIPE = "tests/lawdnet/test_pipeline.py"
+T_LAWDNET_PIPE = "tests/lawdnet/test_lawdnet_pipeline.py"
 
 SLIPS: tuple[Slip, ...] = (
     # --- media: readers and writers ---------------------------------------------------------------------------
