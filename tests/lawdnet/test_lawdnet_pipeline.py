@@ -139,3 +139,21 @@ def test_cache_is_keyed_by_content_and_settings(template_video, make_video, tmp_
     assert not c.cached
     np.testing.assert_array_equal(c.matrices, a.matrices)
     assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_dinet_runs_through_the_same_pipeline(template_video, speech, tmp_path):
+    """--model dinet: DINet's released architecture (random weights here) on the same alignment, with DINet's hard
+    mouth rectangle (rows [m/2, m/2+m), cols [m/8, m/8+m) zeroed) instead of SmoothSqMask."""
+    from lawdnet.loading import random_generator
+
+    seen = []
+    net = random_generator("dinet", 0)
+    net.register_forward_hook(lambda m, args, out: seen.append(args[0]))
+    model = LipSyncModel(net, mouth=MOUTH, model="dinet")
+    result = lip_sync_video(model, template_video, speech, tmp_path / "dinet.mp4", rows_extractor(40),
+                            make_backend("offline"), batch_size=3, max_frames=3)
+    assert result.frames == probe(tmp_path / "dinet.mp4").frame_count == 3
+    source = seen[0]
+    m = MOUTH
+    assert float(source[:, :, m // 2:m // 2 + m, m // 8:m // 8 + m].abs().max()) == 0
+    assert float(source[:, :, :m // 2].mean()) > 0.05                        # the upper face is kept

