@@ -1,0 +1,61 @@
+"""Steps ``--extract_deep_speech``: a video's 16 kHz wav -> dp1 / dp2 DeepSpeech rows (25 per second, 29 logits)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lawdnet.prep import layout
+from talkingface.errors import KitError, MediaError
+from talkingface.preprocess import Job, WorkResult
+
+
+@dataclass
+class FeatureWork:
+    """One feature kind (dp1: the DeepSpeech v0.1 graph at ``model_path``; dp2: deepspeech.pytorch at
+    ``model_path``, or a tiny random network with ``random_seed``) of one video; the network is loaded once per
+    worker process, on first use. Reads ``<AUDIO>/<video>.wav`` under ``root`` (the audio step's output)."""
+
+    kind: str
+    root: Path
+    model_path: Path | None = None
+    device: str = "cpu"
+    random_seed: int | None = None
+    _source: object = field(default=None, init=False, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_source": None}           # the network is never pickled to the workers
+
+    def source(self):
+        if self._source is None:
+            from lawdnet.loading import load_extractor
+
+            seed = self.random_seed if self.kind == "dp2" else None
+            self._source = load_extractor(self.kind, self.device, self.model_path, seed)
+        return self._source
+
+    def __call__(self, job: Job, scratch: Path) -> WorkResult:
+        video = job.id.split("/", 1)[1]
+        wav = Path(self.root) / layout.AUDIO / f"{video}.wav"
+        if layout.marker(self.root, "audio", video) is None or not wav.is_file():
+            raise KitError(f"{video}: no audio in {layout.AUDIO}/ (run --extract_audio first, or see why it failed)")
+        from lawdnet.features.audio import read_pcm
+
+        _, samples = read_pcm(wav)
+        if samples.min() == samples.max():
+            raise MediaError(f"{wav}: the audio is silent (every sample is {int(samples.flat[0])}): DeepSpeech "
+                             "features are undefined; leave this video out")
+        features, n16, _ = self.source()(wav)
+        features = np.asarray(features, dtype=np.float32)
+        if features.ndim != 2 or features.shape[1] != 29 or not np.isfinite(features).all():
+            raise MediaError(f"{wav}: {self.kind} features are not finite (T, 29) rows (shape {features.shape})")
+        out = layout.feature_path(scratch, self.kind, video)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        np.savetxt(out, features)                          # the authors' np.savetxt defaults ('%.18e', spaces)
+        stats = {f"{self.kind}_rows": int(features.shape[0]), "audio_samples_16k": int(n16),
+                 "audio_seconds": round(n16 / 16000, 3), f"{self.kind}_model": self.source().label}
+        frames = layout.marker(self.root, "frames", video)
+        if frames is not None:
+            stats["frames"] = frames.get("frames")
+        return WorkResult({out.relative_to(scratch).as_posix(): out}, stats)
