@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the pipeline stages in order: sample/data -> generate -> evaluate -> report.
+# Run the pipeline stages in order: sample/data -> preprocess -> generate -> evaluate -> report.
 #
 #   scripts/reproduce_all.sh --smoke --local     # the embedded sample, tiny settings, CPU, this machine (make demo)
 #   scripts/reproduce_all.sh --local --data DIR   # an evaluation_set you prepared, authors' weights in checkpoints/
@@ -8,7 +8,9 @@
 #
 # --smoke is a check that every stage and every metric runs, in about 3 minutes on 2 CPU cores: DaGAN generates one
 # self pair and the cross pair, and the evaluation uses reduced settings (SMOKE_EVAL_ARGS below); its numbers are
-# not comparable with a full run. summary.md lists the reduced settings used.
+# not comparable with a full run. summary.md lists the reduced settings used. The preprocess stage runs first on the
+# sample's clips (DaGAN clips, an evaluation set made from their test split, LawDNet data of one clip) into
+# OUT/preprocess/; the later stages keep using the sample's evaluation set.
 # Each stage leaves a done-marker in OUT/.done/; a re-run resumes after the last finished stage (--fresh starts over).
 # Logs per stage go to OUT/logs/<stage>.log. Stages that are not built yet are listed, not faked.
 set -euo pipefail
@@ -96,6 +98,7 @@ fi
 # dagan.generate`; D and O are the data and output folders as the stage sees them.
 TF=("$PY" -m talkingface); EVAL=("$PY" -m talkingface evaluate); GEN=("$PY" -m dagan.generate); D=$data; O=$out
 LIP=("$PY" -m lawdnet.infer); LSE=("$PY" -m syncnet score)
+PREP_DAGAN=("$PY" -m dagan.preprocess); PREP_LAWDNET=("$PY" -m lawdnet.preprocess); PREP_IMAGE=local
 if [ "$mode" = container ]; then
   tag=${TALKINGFACE_IMAGE_TAG:-latest}
   abs() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
@@ -122,6 +125,9 @@ if [ "$mode" = container ]; then
   TF=("${DRUN[@]}" "talkingface-base:$tag"); D=/data; O=/outputs
   EVAL=("${DRUN[@]}" "$(image evaluation-image)"); GEN=("${DRUN[@]}" "$(image generate)")
   LIP=("${DRUN[@]}" "$(image lawdnet)")
+  PREP_IMAGE=$(image preprocess)
+  PREP_DAGAN=("${DRUN[@]}" "$PREP_IMAGE")
+  PREP_LAWDNET=("${DRUN[@]}" --entrypoint talkingface-entrypoint "$PREP_IMAGE" python -m lawdnet.preprocess)
   LSE=("${DRUN[@]}" --entrypoint python "$(image evaluation-image)" -m syncnet score)
   echo "[docker] stages run in the images (tag $tag): /data=$data /outputs=$out /checkpoints=$checkpoints"
 fi
@@ -198,8 +204,57 @@ if [ "$smoke" = 1 ]; then
   run_stage sample "${TF[@]}" sample "$D"
 fi
 
-# 2. preprocess / train: LawDNet and training stages have no issue built yet.
-notbuilt+=("preprocess (LawDNet data preparation)" "train (DaGAN / LawDNet training)")
+# 2. preprocess (smoke): the sample's three clips stand in for raw videos, each its own "identity" (they are all the
+# astronaut: labels for the plumbing, not people). DaGAN clips (talk -> train/, nod and mirror -> test/: 128 px,
+# clips of <= 32 frames, faces looked for in every 5th frame with the offline detector), an evaluation set of 2 self
+# and 2 cross rows from that test split (make-evalset, checked), and LawDNet data of talk.mp4 (every step, dp2 only
+# with a RANDOM tiny network: dp1 needs the DeepSpeech graph). Outputs in OUT/preprocess/; 37 s measured on 2 shared
+# cores at load 2-3.5 (dagan.preprocess 18 s, make-evalset 2 s, lawdnet.preprocess 17 s).
+# A full run takes an evaluation set (--data): make it with the same commands on your videos.
+prep_made=""; prep_reduced=""
+if [ "$smoke" = 1 ] && has_stage dagan.preprocess "$PREP_IMAGE"; then
+  pp="$out/preprocess"; OP="$O/preprocess"
+  mkdir -p "$pp/raw" "$pp/lawdnet_raw"
+  for f in gt_self/talk.mp4 gt_self/nod.mp4 gt_cross/mirror.mp4; do
+    if [ -f "$data/$f" ]; then cp "$data/$f" "$pp/raw/"; fi
+  done
+  if [ -f "$data/gt_self/talk.mp4" ]; then cp "$data/gt_self/talk.mp4" "$pp/lawdnet_raw/"; fi
+  printf 'nod\nmirror\n' > "$pp/test_ids.txt"
+  if [ "$mode" = container ] && [ "$(id -u)" = 0 ] && [ -z "${TALKINGFACE_DOCKER_USER:-}" ]; then
+    chown -R "$user" "$pp"
+  fi
+  SMOKE_PREP_DAGAN_ARGS=(--identity_from stem --test_ids "$OP/test_ids.txt" --landmarks offline --size 128
+                         --min_frames 16 --max_frames 32 --detect_every 5 --device "$device" --no_progress)
+  run_stage preprocess_dagan "${PREP_DAGAN[@]}" --input_dir "$OP/raw" --output_dir "$OP/dagan" \
+    "${SMOKE_PREP_DAGAN_ARGS[@]}"
+  run_stage preprocess_evalset "${TF[@]}" make-evalset "$OP/dagan/test" "$OP/evaluation_set" --self 2 --cross 2 \
+    --seed 0 --overwrite
+  count() { { find "$@" 2>/dev/null || true; } | wc -l | tr -d ' '; }
+  prep_made="DaGAN clips: $(count "$pp/dagan/train" -maxdepth 1 -name '*.mp4') in train/, $(count \
+    "$pp/dagan/test" -maxdepth 1 -name '*.mp4') in test/; evaluation set from the test split: $(count \
+    "$pp/evaluation_set/gt_self" -type f) self + $(count "$pp/evaluation_set/gt_cross" -type f) cross rows, checked"
+  prep_reduced="preprocess: the sample's 3 clips as 3 identities, dagan.preprocess --size 128 --min_frames 16"
+  prep_reduced+=" --max_frames 32 --detect_every 5 --landmarks offline, make-evalset --self 2 --cross 2"
+  if has_stage lawdnet.preprocess "$PREP_IMAGE"; then
+    SMOKE_PREP_LAWDNET_ARGS=(--features dp2 --random_model 0 --landmarks offline --min_clips 1 --device "$device"
+                             --no_progress)
+    run_stage preprocess_lawdnet "${PREP_LAWDNET[@]}" --extract_video_frame --extract_audio --extract_deep_speech \
+      --crop_face --generate_training_json --input_dir "$OP/lawdnet_raw" --output_dir "$OP/lawdnet" \
+      "${SMOKE_PREP_LAWDNET_ARGS[@]}"
+    prep_made+="; LawDNet data of talk.mp4: $(count "$pp/lawdnet/split_video_25fps_crop_face" -name '*.jpg') aligned"
+    prep_made+=" crops and the training JSON (dp2 of a RANDOM network: the features mean nothing)"
+    prep_reduced+=", lawdnet.preprocess on talk.mp4 only with dp2 of a random network (--random_model 0; no dp1)"
+  else
+    notbuilt+=("preprocess (LawDNet data preparation: python -m lawdnet.preprocess)")
+  fi
+  prep_reduced+=" (adds ~25-40 s on 2 cores)"
+elif [ "$smoke" = 1 ]; then
+  notbuilt+=("preprocess (python -m dagan.preprocess, make-evalset, python -m lawdnet.preprocess)")
+else
+  notbuilt+=("preprocess of raw videos in a full run (--data takes an evaluation set: make it with python -m dagan.preprocess and python -m talkingface make-evalset)")
+fi
+# train: no issue built yet.
+notbuilt+=("train (DaGAN / LawDNet training)")
 
 # 3. generate
 run_stage baseline_self "${TF[@]}" baseline --source_dir "$D/source_self" --driving_dir "$D/gt_self" \
@@ -271,6 +326,7 @@ else
   report=""
 fi
 
+[ -n "$prep_reduced" ] && reduced+=("$prep_reduced")
 {
   echo "# talkingface-kit run ($( [ "$smoke" = 1 ] && echo smoke || echo full ), $mode)"
   echo
@@ -286,6 +342,7 @@ fi
     echo "- weights: SEEDED RANDOM FID-Inception, AlexNet and SyncNet weights in $rw (--random-weights): every" \
       "metric has a value, and the values mean nothing"
   fi
+  [ -n "$prep_made" ] && echo "- preprocess (in $out/preprocess): $prep_made"
   [ -n "$lipsync" ] && echo "- lip-sync: $lipsync$( [ -f "$out/lipsync/lse.json" ] && echo " (LSE: $out/lipsync/lse.json)")$lipsync_label"
   [ -n "$report" ] && echo "- report: $report"
   if [ -f "$out/evaluation/summary.md" ]; then echo; cat "$out/evaluation/summary.md"; fi

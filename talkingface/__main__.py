@@ -11,6 +11,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "normalize": ("normalize", "re-time a video to constant 25 fps with AAC audio"),
     "weights": ("weights", "status | verify | fetch the external weight files of checkpoints/manifest.yaml"),
     "sample": ("sample", "write the kit's embedded deterministic sample (evaluation_set layout)"),
+    "make-evalset": ("evalset", "make an evaluation set with checked pairs from a test split (or --check one)"),
     "baseline": ("baseline", "write the static-source baseline (source image held for each driving clip)"),
     "evaluate": ("evaluate", "score generated folders of an evaluation set (NIQE, PSNR, SSIM, FID, LPIPS, LSE)"),
     "report": ("report", "render several evaluation result folders as one comparison table"),
