@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--output_dir", default="./asserts/training_data",
       help="training data root (default ./asserts/training_data, the authors')")
     a("--workers", type=int, default=1, help="videos processed in parallel (worker processes; default 1)")
+    a("--threads", type=int, default=1, help="torch/OpenCV threads of each worker (default 1: one process per core "
+                                            "scales better than threads; raise it when workers < cores)")
     a("--shard", help="i/n: process only this shard's videos (several machines share one dataset; each writes "
                       "its own report and JSON)")
     a("--landmarks", default="auto", choices=["auto", "face-alignment", "offline", "openface-csv"],
@@ -86,8 +88,8 @@ def plan_from_args(args: argparse.Namespace):
         raise KitError(f"--features takes dp1, dp2 or dp1,dp2; got {args.features!r}")
     steps = tuple(s for s in STEPS if s in chosen or (s in features and "features" in chosen))
     steps += ("json",) if "json" in chosen else ()
-    if args.workers < 1:
-        raise KitError(f"--workers must be >= 1, got {args.workers}")
+    if args.workers < 1 or args.threads < 1:
+        raise KitError(f"--workers and --threads must be >= 1, got {args.workers} and {args.threads}")
     if args.clip_length < 5:
         raise KitError(f"--clip_length must be >= 5 (a sample reads frames 2..6 of a clip), got {args.clip_length}")
     if args.crop_width < 16:
@@ -115,7 +117,8 @@ def plan_from_args(args: argparse.Namespace):
     from talkingface.device import resolve_device
 
     return Plan(output_dir=Path(args.output_dir), steps=steps, input_dir=Path(args.input_dir) if args.input_dir
-                else None, features=features, workers=args.workers, shard=args.shard, landmarks=landmarks,
+                else None, features=features, workers=args.workers, threads=args.threads, shard=args.shard,
+                landmarks=landmarks,
                 openface_dir=Path(args.openface_dir) if args.openface_dir else None, model_paths=paths,
                 model_labels=labels, random_seed=args.random_model, clip_length=args.clip_length,
                 crop_width=args.crop_width, device=resolve_device(args.device), progress=not args.no_progress,

@@ -25,6 +25,7 @@ class Plan:
     input_dir: Path | None = None
     features: tuple[str, ...] = ("dp1", "dp2")
     workers: int = 1
+    threads: int = 1
     shard: str | None = None
     landmarks: str = "auto"
     openface_dir: Path | None = None
@@ -122,7 +123,7 @@ def preprocess(plan: Plan) -> dict[str, Any]:
     for step in (s for s in layout.STEPS if s in plan.steps):
         step_jobs = [Job(job.path, layout.job_id(step, job.id)) for job in jobs]
         log.info("step %s: %d video(s)", step, len(step_jobs))
-        report = run_jobs(step_jobs, make_work(plan, step), root, workers=plan.workers,
+        report = run_jobs(step_jobs, make_work(plan, step), root, workers=plan.workers, threads=plan.threads,
                           report_name=f"{layout.STEP_REPORTS}/{step}.json", settings=plan.settings(),
                           progress=plan.progress, shard=plan.shard)
         ran[step] = report["videos"]

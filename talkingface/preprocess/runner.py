@@ -117,16 +117,44 @@ def _run_one(work: Callable[[Job, Path], WorkResult], job: Job, root: Path) -> d
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _init_worker(threads: int) -> None:
+def _set_threads(threads: int) -> tuple[int, int | None]:
+    """torch's and OpenCV's thread counts set to ``threads``; returns the previous ones."""
     import torch
 
+    old = torch.get_num_threads(), None
     torch.set_num_threads(threads)
+    try:
+        import cv2
+
+        old = old[0], cv2.getNumThreads()
+        cv2.setNumThreads(threads)
+    except ImportError:
+        pass
+    return old
+
+
+def _set_threads_back(old: tuple[int, int | None]) -> None:
+    import torch
+
+    torch.set_num_threads(old[0])
+    if old[1] is not None:
+        import cv2
+
+        cv2.setNumThreads(old[1])
+
+
+def _init_worker(threads: int) -> None:
+    _set_threads(threads)
 
 
 def run_jobs(jobs: list[Job], work: Callable[[Job, Path], WorkResult], out_root: str | os.PathLike, *,
-             workers: int = 1, report_name: str = "preprocess_report.json", settings: dict | None = None,
-             progress: bool = True, shard: str | None = None) -> dict[str, Any]:
-    """Run ``work`` on every job not done yet (see the module docstring); write and return the report."""
+             workers: int = 1, threads: int = 1, report_name: str = "preprocess_report.json",
+             settings: dict | None = None, progress: bool = True, shard: str | None = None) -> dict[str, Any]:
+    """Run ``work`` on every job not done yet (see the module docstring); write and return the report.
+
+    Parallelism comes from ``workers`` processes, each running torch and OpenCV on ``threads`` threads (default 1:
+    per-video work is decode, detect, crop, encode, which scale better as one process per core than as threads of
+    one process; ffmpeg's encoders run in their own processes)."""
     from tqdm import tqdm
 
     root = Path(out_root)
@@ -145,12 +173,15 @@ def run_jobs(jobs: list[Job], work: Callable[[Job, Path], WorkResult], out_root:
         todo.append(job)
     start = time.perf_counter()
     bar = tqdm(total=len(todo), unit="video", desc="preprocess", disable=not progress)
-    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     try:
         if workers <= 1:
-            for job in todo:
-                videos[job.id] = _run_one(work, job, root)
-                bar.update(1)
+            old = _set_threads(threads)
+            try:
+                for job in todo:
+                    videos[job.id] = _run_one(work, job, root)
+                    bar.update(1)
+            finally:
+                _set_threads_back(old)
         else:
             ctx = multiprocessing.get_context("spawn")
             with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
