@@ -5,6 +5,7 @@ Every subprocess call goes through :func:`run_ffmpeg`, which turns a failure int
 """
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import tempfile
@@ -89,10 +90,24 @@ def container_args(path: Path) -> list[str]:
     return ["-movflags", "+faststart"] if path.suffix.lower() in {".mp4", ".mov", ".m4v"} else []
 
 
+#: environment variable holding the thread budget of one process (set by talkingface.preprocess for its workers);
+#: unset: decoders and encoders choose (all cores)
+THREADS_ENV = "TALKINGFACE_THREADS"
+
+
+def thread_budget() -> int | None:
+    """The process's thread budget from ``$TALKINGFACE_THREADS`` (a positive integer), or None."""
+    value = os.environ.get(THREADS_ENV, "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
 def h264_args(path: Path) -> list[str]:
     """Extra libx264 flags for a container. AVI stores no presentation timestamps, so the 2-frame delay of B-frames
-    shows as video starting 80 ms late (at 25 fps) and repeated frames in ffmpeg's output: ``-bf 0`` there."""
-    return ["-bf", "0"] if Path(path).suffix.lower() == ".avi" else []
+    shows as video starting 80 ms late (at 25 fps) and repeated frames in ffmpeg's output: ``-bf 0`` there. Under a
+    thread budget (:func:`thread_budget`) the encoder uses that many threads."""
+    budget = thread_budget()
+    return (["-bf", "0"] if Path(path).suffix.lower() == ".avi" else []) + (
+        ["-threads", str(budget)] if budget else [])
 
 
 def audio_codec(path: Path) -> str:

@@ -24,6 +24,7 @@ import av
 import numpy as np
 
 from talkingface.errors import MediaError
+from talkingface.media.ffmpeg import thread_budget
 from talkingface.media.probe import MediaInfo, open_container, probe
 
 
@@ -68,7 +69,11 @@ class VideoReader:
         index = 0
         try:
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+            budget = thread_budget()
+            if budget is None:
+                stream.thread_type = "AUTO"
+            else:                                   # a worker's budget (talkingface.preprocess): no extra threads
+                stream.thread_count = budget
             for frame in container.decode(stream):
                 if frame.width != width or frame.height != height:
                     array = frame.to_ndarray(format="rgb24", width=width, height=height)

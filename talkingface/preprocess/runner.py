@@ -117,26 +117,37 @@ def _run_one(work: Callable[[Job, Path], WorkResult], job: Job, root: Path) -> d
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _set_threads(threads: int) -> tuple[int, int | None]:
-    """torch's and OpenCV's thread counts set to ``threads``; returns the previous ones."""
+def _set_threads(threads: int) -> tuple[int, int | None, str | None]:
+    """torch's, OpenCV's and the kit's media thread budget (decoder threads, x264 threads) set to ``threads``;
+    returns the previous ones."""
     import torch
 
-    old = torch.get_num_threads(), None
+    from talkingface.media.ffmpeg import THREADS_ENV
+
+    env = os.environ.get(THREADS_ENV)
+    os.environ[THREADS_ENV] = str(threads)
+    old = torch.get_num_threads(), None, env
     torch.set_num_threads(threads)
     try:
         import cv2
 
-        old = old[0], cv2.getNumThreads()
+        old = old[0], cv2.getNumThreads(), env
         cv2.setNumThreads(threads)
     except ImportError:
         pass
     return old
 
 
-def _set_threads_back(old: tuple[int, int | None]) -> None:
+def _set_threads_back(old: tuple[int, int | None, str | None]) -> None:
     import torch
 
+    from talkingface.media.ffmpeg import THREADS_ENV
+
     torch.set_num_threads(old[0])
+    if old[2] is None:
+        os.environ.pop(THREADS_ENV, None)
+    else:
+        os.environ[THREADS_ENV] = old[2]
     if old[1] is not None:
         import cv2
 

@@ -106,3 +106,31 @@ def test_two_workers_make_the_same_files_as_one(raw, tmp_path):
     two = run_jobs(find_videos(raw), Copy(), tmp_path / "two", workers=2, progress=False)
     assert outputs(tmp_path / "one") == outputs(tmp_path / "two")
     assert {k: v["status"] for k, v in one["videos"].items()} == {k: v["status"] for k, v in two["videos"].items()}
+
+
+class Budget:
+    """Records the thread budget a work runs under: torch's, and the media layer's (decoder and x264 threads)."""
+
+    def __call__(self, job: Job, scratch: Path) -> WorkResult:
+        import torch
+
+        from talkingface.media.ffmpeg import h264_args, thread_budget
+
+        return WorkResult({}, {"torch": torch.get_num_threads(), "media": thread_budget(),
+                               "x264": h264_args(Path("x.mp4"))})
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_worker_runs_on_its_thread_budget(raw, tmp_path, workers):
+    """One process per core: torch, OpenCV, the decoder and the x264 encoder of a worker use --threads threads
+    (N workers x all-core encoders would oversubscribe the machine); the caller's settings come back afterwards."""
+    import torch
+
+    from talkingface.media.ffmpeg import THREADS_ENV
+
+    before = torch.get_num_threads(), os.environ.get(THREADS_ENV)
+    jobs = find_videos(raw)[:3]
+    report = run_jobs(jobs, Budget(), tmp_path / "out", workers=workers, threads=1, progress=False)
+    for rec in report["videos"].values():
+        assert (rec["torch"], rec["media"], rec["x264"]) == (1, 1, ["-threads", "1"])
+    assert (torch.get_num_threads(), os.environ.get(THREADS_ENV)) == before
