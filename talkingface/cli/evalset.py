@@ -8,14 +8,9 @@ from typing import Sequence
 
 from talkingface.cli import CommandParser
 from talkingface.errors import ConfigError, cli_main
-from talkingface.evalset.build import (
-    IDENTITY_RULES,
-    PROVENANCE_NAME,
-    EvalsetError,
-    build_evalset,
-    check_evalset,
-    find_clips,
-)
+from talkingface.evalset.build import EvalsetError, build_evalset
+from talkingface.evalset.check import IDENTITY_RULES, PROVENANCE_NAME, check_evalset
+from talkingface.evalset.clips import find_clips
 from talkingface.outputs import refuse_input
 from talkingface.provenance import kit_version
 

@@ -14,15 +14,9 @@ import pytest
 from talkingface.__main__ import main as kit_main
 from talkingface.errors import ConfigError, OutputError
 from talkingface.evalset import read_pairs
-from talkingface.evalset.build import (
-    EvalsetError,
-    Row,
-    build_evalset,
-    check_evalset,
-    find_clips,
-    sample_cross,
-    sample_self,
-)
+from talkingface.evalset.build import EvalsetError, build_evalset
+from talkingface.evalset.check import check_evalset
+from talkingface.evalset.clips import Row, find_clips, sample_cross, sample_self
 
 # identity -> number of clips; every clip has its own content (its own frame size), so swapped files are visible
 SPLIT = {"id00017": 3, "id00061": 2, "id00081": 2, "id00154": 1}
