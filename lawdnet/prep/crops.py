@@ -122,12 +122,13 @@ class CropWork:
                 prev = np.asarray(p, np.float32)[:, :2] if p is not None else prev
                 points.append(prev)
             last = points[-1]
-            batch = torch.from_numpy(np.stack(images)).to(self.device).permute(0, 3, 1, 2).float()
             matrices = align_matrices(np.stack(points), self.crop_width)
-            faces = warp_faces(batch, matrices, self.crop_width).permute(0, 2, 3, 1).cpu().numpy().astype(np.uint8)
             clip_dir = out_dir / f"{k:06d}"
             clip_dir.mkdir(parents=True)
-            for i, face in zip(index, faces, strict=True):            # BGR in, BGR out: the authors warp cv2's images
+            for j, (i, image) in enumerate(zip(index, images, strict=True)):   # one frame at a time: a 4K frame
+                frame = torch.from_numpy(image).to(self.device).permute(2, 0, 1)[None].float()  # is 100 MB as float
+                face = warp_faces(frame, matrices[j:j + 1], self.crop_width)[0].permute(1, 2, 0).cpu().numpy()
+                face = face.astype(np.uint8)                      # BGR in, BGR out: the authors warp cv2's images
                 if not cv2.imwrite(str(clip_dir / layout.frame_name(i)), face):
                     raise OSError(f"{clip_dir / layout.frame_name(i)}: cannot write JPEG")
         for i in range(clips * self.clip_length, n):        # the tail: only for a complete landmark CSV
