@@ -2,7 +2,7 @@
 
     python benchmarks/bench_lawdnet.py                      # CPU, mouth 288, 8 output frames, 1280x720 template
     python benchmarks/bench_lawdnet.py --device cuda --frames 200 --batch_size 20     # GPU (fp16 autocast, theirs)
-    python benchmarks/bench_lawdnet.py --memory             # peak RSS: 1 min vs 10 min of audio
+    python benchmarks/bench_lawdnet_memory.py               # peak RSS: 1 min vs 10 min of audio
 
 Same weights (a seeded random full-size LawDNet and a full-size random deepspeech.pytorch network: speed does not
 depend on the values), same template video (the kit's sample head, 640 px, in a 1280x720 frame) and same audio.
@@ -278,54 +278,6 @@ def speed(args) -> int:
     return 0
 
 
-MEMORY_SCRIPT = """
-import sys, resource, torch
-from torch import nn
-from lawdnet.model import LipSyncModel
-from lawdnet.pipeline import lip_sync_video
-from talkingface.landmarks import make_backend
-sys.path.insert(0, sys.argv[5])
-from bench_lawdnet import dp2_source
-
-class StandIn(nn.Module):  # the generator's memory does not depend on the audio's length; its time would dominate
-    def forward(self, source, reference, audio):
-        return 0.5 * source + 0.5 * reference[:, :3] + audio.mean() * 0
-
-r = lip_sync_video(LipSyncModel(StandIn(), int(sys.argv[4])), sys.argv[1], sys.argv[2], sys.argv[3],
-                   dp2_source("cpu", full=False), make_backend("offline"), batch_size=20, cache_dir=None)
-print(r.frames, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
-
-
-def memory(args) -> int:
-    work = Path(tempfile.mkdtemp(prefix="bench-lawdnet-mem-"))
-    try:
-        template = make_template(work / "template.mp4", 50, size=(320, 320), face=256)   # 15000 frames to go
-        results = []
-        for minutes in args.minutes:
-            audio = make_audio(work / f"speech_{minutes:g}.wav", minutes * 60)
-            t = time.perf_counter()
-            before = load()
-            proc = subprocess.Popen([sys.executable, "-c", MEMORY_SCRIPT, str(template), str(audio),
-                                     str(work / "out.mp4"), str(args.mouthsize), str(Path(__file__).parent)],
-                                    cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            _, status, usage = os.wait4(proc.pid, 0)
-            out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
-            if os.waitstatus_to_exitcode(status) != 0:
-                raise SystemExit(f"memory run failed:\n{err[-2000:]}")
-            frames = int(out.split()[0])
-            peak = usage.ru_maxrss * 1024
-            results.append((minutes, frames, peak, time.perf_counter() - t))
-            print(f"{minutes:g} min of audio: {frames} frames, peak RSS {peak / 2**20:.0f} MiB, "
-                  f"{time.perf_counter() - t:.0f} s (load {before} -> {load()})")
-        ratio = results[-1][2] / results[0][2]
-        print(f"peak RSS {results[-1][0]:g} min / {results[0][0]:g} min: {ratio:.3f}x (target <= 1.1): "
-              f"{'OK' if ratio <= 1.1 else 'FAIL'}")
-        return 0 if ratio <= 1.1 else 1
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto (default cpu)")
@@ -336,12 +288,10 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--lawdnet_repo", type=Path, help="checkout of iPaw-AI-LAB/LawDNet_2024: also time their generator")
-    p.add_argument("--memory", action="store_true", help="peak RSS for --minutes of audio instead of speed")
-    p.add_argument("--minutes", type=float, nargs=2, default=[1.0, 10.0], help="memory: the two audio lengths")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    return memory(args) if args.memory else speed(args)
+    return speed(args)
 
 
 if __name__ == "__main__":

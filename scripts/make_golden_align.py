@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import platform
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,6 +25,7 @@ sys.dont_write_bytecode = True                  # leave the authors' checkout cl
 
 import golden_authors_align  # noqa: E402
 import numpy as np  # noqa: E402
+from make_golden import write_npz  # noqa: E402
 
 OUT_WS = [360, 80]                              # mouth 288 and mouth 64 (out_W = int(1.25 mouth))
 MASK_SIZES = [(468, 360), (104, 80), (60, 50)]
@@ -43,19 +42,6 @@ INPUTS = {
                  "case b, shape (3, 3, int(1.3 out_W), out_W)",
 }
 GRID_STEP = {360: 8, 80: 4}
-
-
-def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """np.load-able .npz whose bytes depend only on the arrays: sorted members, fixed dates, stored (no deflate)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
-        for name in sorted(arrays):
-            member = io.BytesIO()
-            np.lib.format.write_array(member, np.ascontiguousarray(arrays[name]), version=(1, 0), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.create_system, info.external_attr = 3, 0o644 << 16
-            zf.writestr(info, member.getvalue())
-    path.write_bytes(buf.getvalue())
 
 
 def sha256(data: bytes) -> str:
