@@ -11,6 +11,9 @@ ALIGN_RATIO = 1.6
 SEED = 456
 #: the audio-feature frame rate every video is re-timed to
 FPS = 25
+#: the manifest entries (checkpoints/manifest.yaml) of each model's and each feature pipeline's weights
+GENERATOR_WEIGHTS = {"lawdnet": "lawdnet_epoch_170", "dinet": "dinet_clip_256mouth"}
+FEATURE_WEIGHTS = {"dp1": "deepspeech_graph", "dp2": "deepspeech_pytorch_librispeech"}
 
 
 def crop_size(mouth: int) -> tuple[int, int]:

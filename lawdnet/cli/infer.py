@@ -25,8 +25,8 @@ from talkingface.cli import CommandParser
 from talkingface.errors import KitError, MediaError, cli_main
 
 RESULT_SUFFIXES = (".mp4", ".mov", ".mkv")
-GENERATOR_ENTRY = {"lawdnet": "lawdnet_epoch_170", "dinet": "dinet_clip_256mouth"}
-FEATURE_ENTRY = {"dp1": "deepspeech_graph", "dp2": "deepspeech_pytorch_librispeech"}
+GENERATOR_ENTRY = config.GENERATOR_WEIGHTS
+FEATURE_ENTRY = config.FEATURE_WEIGHTS
 DEFAULT_FEATURES = {"lawdnet": "dp2", "dinet": "dp1"}     # what each published model was trained with
 DEFAULT_MOUTH = {"lawdnet": 288, "dinet": 256}
 log = logging.getLogger("lawdnet")

@@ -16,10 +16,11 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from lawdnet import config
 from talkingface.cli import CommandParser
 from talkingface.errors import KitError, cli_main
 
-FEATURE_ENTRY = {"dp1": "deepspeech_graph", "dp2": "deepspeech_pytorch_librispeech"}
+FEATURE_ENTRY = config.FEATURE_WEIGHTS
 STEP_FLAGS = {"extract_video_frame": "frames", "extract_audio": "audio", "extract_deep_speech": "features",
               "crop_face": "crops", "generate_training_json": "json"}
 log = logging.getLogger("lawdnet")
