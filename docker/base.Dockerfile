@@ -61,7 +61,7 @@ RUN if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then \
 # cached: a changed pin then need not download torch again), never part of the image.
 WORKDIR /opt/talkingface/src
 ARG TORCH_INDEX_URL=
-ARG EXTRAS=eval,syncnet,dagan,lawdnet
+ARG EXTRAS=eval,syncnet,dagan,lawdnet,train
 COPY constraints.txt requirements-nodeps.txt ./
 COPY --from=pins /pins/pyproject.toml ./
 RUN --mount=type=secret,id=pip_cert \
