@@ -18,6 +18,8 @@
 #       b. ONE evaluation in evaluation-image, on the local run's evaluation_set (mounted read-only), with the
 #          local run's weights (read-only) and its resolved evaluation config: full_results.json equal to the
 #          local evaluation's, number by number;
+#       c. one DaGAN training step in the train image on the local run's preprocessed clips (read-only): it runs
+#          under the image's torchrun launcher and writes a checkpoint;
 #  6. a missing volume or missing weights: one line naming the expected path, non-zero exit;
 #  7. a code-only change rebuilds without re-running the dependency layer (nor the lawdnet image's TensorFlow install).
 # The lawdnet image (when its command is in the checkout) is checked like the others, plus: TensorFlow imports in it
@@ -27,7 +29,7 @@
 # Each step's time is printed ("docker-ci: time STEP: N s"); DOCKER_CI_TIMES=FILE also appends "STEP<TAB>N" lines
 # to FILE (.ci/run prints them in its table).
 # Environment: TALKINGFACE_DOCKER_CACHE; DOCKER_CI_KEEP=1 keeps the work folder; DOCKER_CI_WORK=DIR names it;
-# DOCKER_CI_LOCAL_RUN=DIR an earlier `reproduce_all.sh --smoke --local --random-weights --out DIR`;
+# DOCKER_CI_LOCAL_RUN=DIR an earlier `reproduce_all.sh --smoke --local --random-weights --train --out DIR`;
 # DOCKER_CI_SMOKE=0 leaves out step 5b and the local run (a quick check of the images).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -243,7 +245,7 @@ else
   if [ -z "$local_run" ]; then
     [ -x .venv/bin/python ] || fail ".venv missing: run make setup (the containers are compared with a local run)"
     local_run="$work/local"
-    scripts/reproduce_all.sh --smoke --local --random-weights --out "$local_run" \
+    scripts/reproduce_all.sh --smoke --local --random-weights --train --out "$local_run" \
       >"$work/local.log" 2>&1 || { tail -n 40 "$work/local.log" >&2; fail "local smoke pipeline failed"; }
     say "local smoke pipeline: $(sed -n 's/^- stages run now: //p' "$local_run/summary.md")"
     step_done "local smoke pipeline"
@@ -266,6 +268,20 @@ else
     || { tail -n 40 "$work/container-eval.log" >&2; fail "the evaluation in evaluation-image failed"; }
   container_eval="$(elapsed "$t") s"
   say "evaluation-image: evaluated the local run's evaluation_set (read-only) in $container_eval"
+
+  # c. the train image on the local run's preprocessed DaGAN clips (read-only): one step of the tiny smoke config
+  # against a random frozen depth network, under the image's torchrun launcher, as the images' user.
+  if has_image train && [ -d "$local_run/preprocess/dagan/train" ]; then
+    owned_dir "$work/train"
+    t=$(date +%s)
+    drun -v "$local_run/preprocess:/data:ro" -v "$work/empty-checkpoints:/checkpoints:ro" -v "$work/train:/outputs" \
+      "train:$tag" --config /opt/talkingface/config/smoke/dagan_tiny.yaml --data /data/dagan --log_dir /outputs \
+      --random_frozen 0 --max_steps 1 --workers 0 --eval_pairs 0 --device cpu --no_progress \
+      >"$work/container-train.log" 2>&1 \
+      || { tail -n 30 "$work/container-train.log" >&2; fail "training in the train image failed"; }
+    [ -s "$work/train/dagan_tiny/last-checkpoint.pth.tar" ] || fail "the train image wrote no checkpoint"
+    say "train: one DaGAN step in the train image in $(elapsed "$t") s, checkpoint written"
+  fi
 
   .venv/bin/python - "$local_run" "$cdata" "$cev/evaluation" <<'EOF' || fail "the containers differ from the local run"
 import hashlib

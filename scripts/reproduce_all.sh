@@ -5,6 +5,8 @@
 #   scripts/reproduce_all.sh --local --data DIR   # an evaluation_set you prepared, authors' weights in checkpoints/
 #   scripts/reproduce_all.sh --smoke              # the same in the Docker images, when a Docker daemon is reachable
 #   scripts/reproduce_all.sh --smoke --local --random-weights   # every metric valued, with seeded random weights (CI)
+#   scripts/reproduce_all.sh --smoke --local --train   # also train a tiny DaGAN on the preprocessed clips, generate
+#                                                      # with its checkpoint and score that (CI runs this)
 #
 # --smoke is a check that every stage and every metric runs, in about 3 minutes on 2 CPU cores: DaGAN generates one
 # self pair and the cross pair, and the evaluation uses reduced settings (SMOKE_EVAL_ARGS below); its numbers are
@@ -18,12 +20,18 @@ cd "$(dirname "$0")/.."
 
 usage() {
   cat <<'EOF'
-usage: scripts/reproduce_all.sh [--smoke [--random-weights]] [--local] [--data DIR] [--out DIR] [--device D] [--fresh]
+usage: scripts/reproduce_all.sh [--smoke [--random-weights]] [--train [--train-data DIR]] [--local] [--data DIR]
+                                [--out DIR] [--device D] [--fresh]
   --smoke        use the kit's embedded sample (python -m talkingface sample) and tiny settings on CPU (DaGAN on
                  one self pair and the cross pair; evaluation with reduced settings, listed in summary.md)
   --random-weights  (with --smoke) score with SEEDED RANDOM FID-Inception, AlexNet (LPIPS) and SyncNet (LSE)
                  weights written to OUT/random-weights, used as the checkpoints folder, so that every metric has a
                  value; the values mean nothing (CI compares them between runs)
+  --train        the train stage: DaGAN (python -m dagan.train) on preprocessed clips, then generation with the
+                 trained checkpoint (generate_dagan_trained_self, self pairs), scored with the rest. With --smoke: the
+                 clips the preprocess stage made from the sample, config/smoke/dagan_tiny.yaml, 2 steps; without:
+                 --train-data DIR (a python -m dagan.preprocess output) and the vox-adv-256 recipe (days on GPUs)
+  --train-data DIR  (with --train, not --smoke) the DaGAN dataset root to train on
   --local        run the stages on this machine with .venv. Without --local, when a Docker daemon is reachable
                  (`docker info`), each stage runs in its image (build them first: docker/build.sh) with
                  --network none, seeing only the volumes /data (the evaluation_set), /checkpoints (read-only:
@@ -37,11 +45,13 @@ TALKINGFACE_DOCKER_USER (uid:gid the stages run as; default yours, or the images
 EOF
 }
 
-smoke=0; local_run=0; data=""; out=""; device=""; fresh=0; random_weights=0
+smoke=0; local_run=0; data=""; out=""; device=""; fresh=0; random_weights=0; train=0; train_data=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1 ;;
     --random-weights) random_weights=1 ;;
+    --train) train=1 ;;
+    --train-data) train_data=$2; shift ;;
     --local) local_run=1 ;;
     --data) data=$2; shift ;;
     --out) out=$2; shift ;;
@@ -67,6 +77,10 @@ if [ "$smoke" = 1 ]; then out=${out:-outputs/smoke}; device=${device:-cpu}; else
 data=${data:-$out/evaluation_set}
 if [ "$random_weights" = 1 ] && [ "$smoke" != 1 ]; then
   echo "error: --random-weights is for --smoke runs only (its metric values mean nothing)" >&2; exit 2
+fi
+if [ "$train" = 1 ] && [ "$smoke" != 1 ] && [ ! -d "$train_data/train" ]; then
+  echo "error: --train without --smoke needs --train-data DIR, a dataset root with train/ and test/ (python -m dagan.preprocess)" >&2
+  exit 2
 fi
 if [ "$smoke" != 1 ] && [ ! -d "$data" ]; then
   echo "error: --data $data: evaluation_set folder not found (or use --smoke for the embedded sample)" >&2; exit 2
@@ -99,6 +113,7 @@ fi
 TF=("$PY" -m talkingface); EVAL=("$PY" -m talkingface evaluate); GEN=("$PY" -m dagan.generate); D=$data; O=$out
 LIP=("$PY" -m lawdnet.infer); LSE=("$PY" -m syncnet score)
 PREP_DAGAN=("$PY" -m dagan.preprocess); PREP_LAWDNET=("$PY" -m lawdnet.preprocess); PREP_IMAGE=local
+TRAIN=("$PY" -m dagan.train)
 if [ "$mode" = container ]; then
   tag=${TALKINGFACE_IMAGE_TAG:-latest}
   abs() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
@@ -129,6 +144,7 @@ if [ "$mode" = container ]; then
   PREP_DAGAN=("${DRUN[@]}" "$PREP_IMAGE")
   PREP_LAWDNET=("${DRUN[@]}" --entrypoint talkingface-entrypoint "$PREP_IMAGE" python -m lawdnet.preprocess)
   LSE=("${DRUN[@]}" --entrypoint python "$(image evaluation-image)" -m syncnet score)
+  TRAIN=("${DRUN[@]}" "$(image train)")
   echo "[docker] stages run in the images (tag $tag): /data=$data /outputs=$out /checkpoints=$checkpoints"
 fi
 
@@ -253,8 +269,42 @@ elif [ "$smoke" = 1 ]; then
 else
   notbuilt+=("preprocess of raw videos in a full run (--data takes an evaluation set: make it with python -m dagan.preprocess and python -m talkingface make-evalset)")
 fi
-# train: no issue built yet.
-notbuilt+=("train (DaGAN / LawDNet training)")
+# 2b. train (--train): DaGAN on the preprocessed clips; its checkpoint generates generate_dagan_trained_self below.
+# --smoke: the tiny config (128 px, as the smoke clips), 2 steps on the one train identity, a RANDOM frozen depth
+# network and VGG19 when their weights are absent (the run keeps that depth network in random_depth/ for generation).
+trained=""; trained_args=()
+if [ "$train" = 1 ] && has_stage dagan.train "${TRAIN[-1]}"; then
+  if [ "$smoke" = 1 ]; then
+    tdata="$O/preprocess/dagan"; tlog="$O/train"
+    train_args=(--config config/smoke/dagan_tiny.yaml --name _smoke --max_steps 2 --workers 0 --eval_pairs 2)
+    if [ "$mode" = container ]; then train_args[1]=/opt/talkingface/config/smoke/dagan_tiny.yaml; fi
+  else
+    tdata=$train_data; tlog="$O/train"; train_args=(--name _full)
+    if [ "$mode" = container ]; then
+      echo "error: --train without --smoke in containers: mount your dataset yourself (docker/train.Dockerfile)" >&2
+      exit 2
+    fi
+  fi
+  if ! "${TF[@]}" weights status --quiet depth_encoder depth_decoder vgg19_imagenet >/dev/null 2>&1; then
+    if [ "$smoke" != 1 ]; then
+      echo "error: --train needs the depth network and VGG19 weights: python -m talkingface weights status" >&2; exit 2
+    fi
+    echo "[train] depth network / VGG19 weights not in checkpoints/: training against RANDOM frozen networks"
+    train_args+=(--random_frozen 0)
+  fi
+  run_stage train_dagan "${TRAIN[@]}" --data "$tdata" --log_dir "$tlog" --device "$device" --no_progress \
+    "${train_args[@]}"
+  stem=$([ "$smoke" = 1 ] && echo dagan_tiny_smoke || echo vox-adv-256_full); trained="$tlog/$stem"
+  trained_args=(--checkpoint "$trained/last-checkpoint.pth.tar" --config "$trained/config.yaml" --kp_num -1)
+  if [ -d "$out/train/$stem/random_depth" ]; then
+    trained_args+=(--depth_encoder "$trained/random_depth/encoder.pth" --depth_decoder "$trained/random_depth/depth.pth")
+  fi
+  [ "$smoke" = 1 ] && reduced+=("train: config/smoke/dagan_tiny.yaml, 2 steps on the preprocessed sample clips")
+elif [ "$train" = 1 ]; then
+  notbuilt+=("train (python -m dagan.train)")
+else
+  notbuilt+=("train (run with --train: DaGAN; LawDNet training is not built yet)")
+fi
 
 # 3. generate
 run_stage baseline_self "${TF[@]}" baseline --source_dir "$D/source_self" --driving_dir "$D/gt_self" \
@@ -279,6 +329,11 @@ if has_stage dagan.generate "${GEN[-1]}"; then
   run_stage dagan_cross "${GEN[@]}" --source_dir "$D/source_cross" --driving_dir "$D/gt_cross" \
     --save_folder "$D/generate_dagan" --device "$device" "${dagan_weights[@]}"
   generated+=(generate_dagan_self generate_dagan)
+  if [ -n "$trained" ]; then
+    run_stage dagan_trained "${GEN[@]}" --source_dir "$D/source_self" --driving_dir "$D/gt_self" \
+      --save_folder "$D/generate_dagan_trained_self" --device "$device" "${trained_args[@]}" "${dagan_self_pairs[@]}"
+    generated+=(generate_dagan_trained_self)
+  fi
 else
   notbuilt+=("dagan generation")
 fi
@@ -343,6 +398,10 @@ fi
       "metric has a value, and the values mean nothing"
   fi
   [ -n "$prep_made" ] && echo "- preprocess (in $out/preprocess): $prep_made"
+  if [ -n "$trained" ]; then
+    echo "- train: DaGAN run in $out/train (checkpoints, losses.csv, tensorboard/); generate_dagan_trained_self made" \
+      "with its last checkpoint$( [ "$smoke" = 1 ] && echo ": a tiny model trained 2 steps (against a RANDOM depth network when the weights are absent) — it tests the pipeline, its numbers are not results")"
+  fi
   [ -n "$lipsync" ] && echo "- lip-sync: $lipsync$( [ -f "$out/lipsync/lse.json" ] && echo " (LSE: $out/lipsync/lse.json)")$lipsync_label"
   [ -n "$report" ] && echo "- report: $report"
   if [ -f "$out/evaluation/summary.md" ]; then echo; cat "$out/evaluation/summary.md"; fi

@@ -24,7 +24,8 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
                            "(default: manifest entry dagan_vox_adv_256 in checkpoints/)")
     a("--depth_encoder", help="depth network encoder weights_19/encoder.pth (default: manifest entry depth_encoder)")
     a("--depth_decoder", help="depth network decoder weights_19/depth.pth (default: manifest entry depth_decoder)")
-    a("--kp_num", type=int, default=15, help="number of keypoints of the checkpoint (default: 15, the published model)")
+    a("--kp_num", type=int, default=15, help="number of keypoints of the checkpoint (default: 15, the published model; "
+                                             "-1: the config's num_kp, as for a checkpoint of python -m dagan.train)")
     a("--generator", default="DepthAwareGenerator",
       help="generator class of the checkpoint: DepthAwareGenerator (the published model, default); "
            "SPADEDepthAwareGenerator is not supported")
@@ -144,7 +145,8 @@ def load_model_from_args(args: argparse.Namespace, files: dict[str, Path] | None
         return model, {"random": True, "label": label, "seed": args.random_tiny_model, "size": "tiny"}
     files = files if files is not None else weight_files(args)
     model = load_model(files["checkpoint"], files["depth_encoder"], files["depth_decoder"], config=args.config,
-                       kp_num=args.kp_num, device=device, fp16=args.fp16, batch_size=args.batch_size)
+                       kp_num=None if args.kp_num == -1 else args.kp_num, device=device, fp16=args.fp16,
+                       batch_size=args.batch_size)
     return model, {"random": False, **{k: str(v) for k, v in files.items()}, "config": args.config}
 
 

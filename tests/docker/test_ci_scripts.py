@@ -230,7 +230,7 @@ def test_ci_runs_each_step_once_in_order_and_prints_their_times(ci):
     calls = ci["log"].read_text().splitlines()
     smoke = ci["work"] / "smoke"
     assert calls == ["make setup", "make lint", "make test", "make slips-fast",
-                     f"reproduce_all.sh --smoke --local --random-weights --fresh --out {smoke}",
+                     f"reproduce_all.sh --smoke --local --random-weights --train --fresh --out {smoke}",
                      f"docker_ci.sh local={smoke}"]
     table = r.stdout[r.stdout.index("ci: step times"):]
     for name in ("setup", "tools", "lint", "tests", "slips", "smoke", "docker", "image builds", "code-change rebuild",

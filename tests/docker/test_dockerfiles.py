@@ -194,7 +194,10 @@ def test_stage_files(path):
         assert ("ARG", f"BASE_IMAGE={PUBLIC_BASE}") in stages(path)["global"]
     image = list(stages(path).values())[-1]
     entry = next(args for word, args in image if word == "ENTRYPOINT")
-    assert entry == str(["/usr/local/bin/talkingface-entrypoint", "python", "-m", *module]).replace("'", '"')
+    # a training command runs under the kit's torchrun launcher (one process per visible GPU)
+    launcher = ["talkingface.training.launch"] if module[0].endswith(".train") else []
+    assert entry == str(["/usr/local/bin/talkingface-entrypoint", "python", "-m", *launcher, *module]).replace(
+        "'", '"')
     assert ("CMD", '["--help"]') in image
     assert any(word == "RUN" and args.startswith(f"python -m {' '.join(module)} --help >/dev/null")
                for word, args in image)
@@ -205,6 +208,8 @@ def test_stage_files(path):
     # the stage's command is in this checkout (docker/build.sh builds only those)
     top = module[0].replace(".", "/")
     target = REPO / (f"{top}/cli/{module[1]}.py" if len(module) > 1 else f"{top}.py")
+    if len(module) == 1 and not target.is_file():
+        target = REPO / top / "__main__.py"             # a package run with -m (dagan.train)
     assert target.is_file(), f"{path.name}: {target.relative_to(REPO)} is missing"
 
 
