@@ -85,13 +85,35 @@ def test_a_run_writes_the_authors_checkpoints_that_animate(tiny_run, tmp_path):
     assert ckpt["epoch"] == 1 and "kit_resume" in ckpt
     assert {"optimizer_generator", "optimizer_kp_detector", "optimizer_discriminator"} <= set(ckpt)
     assert list(yaml.safe_load((run / "config.yaml").read_text())["train_params"]["scales"]) == [1, 0.5, 0.25]
-    assert any((run / "tensorboard").iterdir())
+    tags = {}
+    for event in _events(run / "tensorboard"):
+        for value in event.summary.value:
+            tags[value.tag] = value
+    assert {"train/perceptual", "train/disc_gan", "eval/total", "eval/perceptual"} <= set(tags), sorted(tags)
+    grid = tags["images/train"].image           # source | driving | prediction | depth | keypoints, 2 rows
+    assert (grid.width, grid.height) == (5 * 64, 2 * 64)
     model = dagan.load_model(run / "last-checkpoint.pth.tar", run / "random_depth" / "encoder.pth",
                              run / "random_depth" / "depth.pth", config=run / "config.yaml", kp_num=None,
                              frame_size=64)
     frames = np.stack([np.full((64, 64, 3), 40 * i, np.uint8) for i in range(3)])
     out = model.animate(frames[0], frames)
     assert out.shape == (3, 64, 64, 3) and np.isfinite(out).all()
+
+
+def _events(folder: Path) -> list:
+    """The TensorBoard events of a run (TFRecord framing read here; the protos are tensorboard's)."""
+    import struct
+
+    from tensorboard.compat.proto.event_pb2 import Event
+
+    events = []
+    for path in sorted(folder.glob("events.out.tfevents.*")):
+        data, pos = path.read_bytes(), 0
+        while pos < len(data):
+            (length,) = struct.unpack("<Q", data[pos:pos + 8])
+            events.append(Event.FromString(data[pos + 12:pos + 12 + length]))
+            pos += 12 + length + 4
+    return events
 
 
 def _env():
