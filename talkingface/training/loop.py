@@ -189,7 +189,8 @@ class _Run:
         self.epoch, self.step_in_epoch = epoch + 1, 0
         if (epoch + 1) % s.checkpoint_every_epochs == 0 or epoch + 1 == s.epochs:
             self._evaluate()
-            self.save(s.run_dir / s.epoch_checkpoint_name.format(epoch=epoch), epoch, epoch + 1, 0)
+            name = s.epoch_checkpoint_name.format(epoch=epoch + s.epoch_name_offset)
+            self.save(s.run_dir / name, epoch, epoch + 1, 0)
         return early
 
     def _images(self, batch: Any, out: Any) -> None:

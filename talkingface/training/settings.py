@@ -30,6 +30,7 @@ class RunSettings:
     checkpoint_every_minutes: float = 30.0      # mid-epoch "last" checkpoint by time (0 = never)
     checkpoint_every_steps: int | None = None   # mid-epoch "last" checkpoint by global step
     epoch_checkpoint_name: str = "{epoch:08d}-checkpoint.pth.tar"
+    epoch_name_offset: int = 0      # added to the 0-based epoch index in epoch_checkpoint_name (LawDNet's count from 1)
     last_checkpoint_name: str = "last-checkpoint.pth.tar"
     deterministic: bool = False     # torch.use_deterministic_algorithms (warn-only on CUDA) + exact resume
     progress: bool = True           # tqdm on rank 0
