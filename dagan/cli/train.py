@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from talkingface.cli import CommandParser
 from talkingface.errors import ConfigError, cli_main
+from talkingface.training.arguments import add_run_arguments
 
 GENERATORS = ("DepthAwareGenerator",)
 
@@ -77,20 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "else CPU) | cpu | cuda")
     k.add_argument("--workers", type=int, default=2, help="data loading processes per training process (default 2)")
     k.add_argument("--seed", type=int, default=0, help="seed of the data order, augmentation and initialisation")
-    k.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
-                   help="autocast on CUDA: bf16 or fp16 (with a gradient scaler); fp32 default, the authors'")
-    k.add_argument("--grad_clip", type=float, help="clip each optimiser's gradient norm to this (default: off)")
     k.add_argument("--checkpoint_every_epochs", type=int,
                    help="epoch checkpoints every N epochs (default: the config's checkpoint_freq, 10)")
-    k.add_argument("--checkpoint_every_minutes", type=float, default=30.0,
-                   help="also write last-checkpoint.pth.tar every M minutes within an epoch (default 30)")
-    k.add_argument("--checkpoint_every_steps", type=int, help="also write last-checkpoint.pth.tar every N steps")
-    k.add_argument("--max_steps", type=int, help="stop after this many steps (smoke runs), with a checkpoint")
-    k.add_argument("--deterministic", action="store_true",
-                   help="deterministic algorithms (exact resume on CPU; slower on GPU)")
+    add_run_arguments(k)
     k.add_argument("--eval_pairs", type=int, default=64,
                    help="held-out same-video pairs from test/ for the loss-only evaluation (default 64; 0: none)")
-    k.add_argument("--no_progress", action="store_true", help="no progress bar")
     p.set_defaults(mode="rgbd")
     return p
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from talkingface.cli import CommandParser
 from talkingface.errors import ConfigError, cli_main
+from talkingface.training.arguments import add_run_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,16 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "| cuda")
     a("--workers", type=int, help="data loading processes per training process (default: the config's, 2)")
     a("--seed", type=int, help="seed of the data order and initialisation (default: the config's, 456)")
-    a("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
-      help="autocast of the generator step on CUDA (the losses run under CUDA autocast as the authors' anyway)")
-    a("--grad_clip", type=float, help="clip each optimiser's gradient norm to this (default: off)")
     a("--epochs", type=int, help="epochs of the stage (default: non_decay + decay; fewer for smoke runs)")
-    a("--max_steps", type=int, help="stop after this many steps (smoke runs), with a checkpoint")
-    a("--checkpoint_every_minutes", type=float, default=30.0, help="a mid-epoch last-checkpoint.pth.tar every M "
-                                                                   "minutes (default 30)")
-    a("--checkpoint_every_steps", type=int, help="also a mid-epoch last-checkpoint.pth.tar every N steps")
-    a("--deterministic", action="store_true", help="deterministic algorithms (exact resume on CPU)")
-    a("--no_progress", action="store_true", help="no progress bar")
+    add_run_arguments(p)
     a("--master_addr", help=argparse.SUPPRESS)     # the authors' scripts pass them; torchrun's env rules here
     a("--master_port", help=argparse.SUPPRESS)
     return p
