@@ -93,7 +93,11 @@ class DaganTask:
                 disc = self.discriminator_loss(driving, generated)
             ctx.optimize(sum(v.float().mean() for v in disc.values()), [self.optimizers["discriminator"]])
             losses.update(disc)
-        self._last = (batch, generated)
+        self._last = ({k: batch[k][:4].detach() for k in ("source", "driving")},
+                      {"prediction": generated["prediction"][:4].detach(),
+                       "depth_driving": generated["depth_driving"][:4].detach(),
+                       "kp_source": {"value": generated["kp_source"]["value"][:4].detach()},
+                       "kp_driving": {"value": generated["kp_driving"]["value"][:4].detach()}})
         return {k: v.detach().float().mean() for k, v in losses.items()}
 
     def end_epoch(self, epoch: int) -> None:
@@ -135,8 +139,6 @@ class DaganTask:
             for k, v in values.items():
                 totals[k] = totals.get(k, 0.0) + v
             count += 1
-        for opt in self.optimizers.values():
-            opt.zero_grad(set_to_none=True)
         return {k: v / count for k, v in totals.items()} if count else None
 
     def images(self, batch: Mapping[str, Any] | None = None, out: Any = None) -> dict[str, torch.Tensor]:
