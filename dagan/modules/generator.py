@@ -43,7 +43,9 @@ class DepthAwareAttention(nn.Module):
         query = query.expand(b, *query.shape[1:]) if query.shape[0] == 1 and b > 1 else query
         # softmax(q k^T) v without a 1/sqrt(d) scale, as the authors compute it (never materialised on GPU)
         out = F.scaled_dot_product_attention(query.to(value.dtype), key, value, scale=1.0)
-        out = out.transpose(1, 2).reshape(b, c, h, w)
+        # (B, C, N) contiguous as the authors' bmm gives it: a transposed view would make every later layer run
+        # channels-last (and copy each conv weight to that layout on every call)
+        out = out.transpose(1, 2).contiguous().view(b, c, h, w)
         return self.gamma * out + feat
 
     def forward(self, source: torch.Tensor, feat: torch.Tensor) -> torch.Tensor:
