@@ -16,7 +16,6 @@ from lawdnet.train.sampling import SOURCE_FRAMES, ClipDraws, FrameDraws, draw_cl
 from talkingface.errors import ConfigError, MediaError
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden" / "lawdnet_dataset.npz"
-VIDEOS = ("a", "b")                               # 7 and 6 clips, as scripts/make_golden_lawdnet_dataset.py
 
 
 def _scalar(golden, key: str) -> int:
@@ -29,25 +28,9 @@ def golden():
 
 
 @pytest.fixture(scope="module")
-def data_root(golden, tmp_path_factory) -> Path:
+def data_root(golden_training_root) -> Path:
     """The golden inputs in the authors' layout (the script's ``write_layout``) with the kit's JSON writer."""
-    root = tmp_path_factory.mktemp("lawdnet_train")
-    blob = golden["jpeg"].tobytes()
-    for v, clip, frame, start, end in golden["jpeg_offsets"]:
-        path = root / layout.CROPS / VIDEOS[v] / f"{clip:06d}" / layout.frame_name(int(clip) * 9 + int(frame))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(blob[start:end])
-    for video in VIDEOS:
-        rows = {kind: golden[f"{kind}_{video}"].reshape(-1, 29) for kind in ("dp1", "dp2")}
-        for step, record in (("frames", {"frames": len(rows["dp1"])}), ("crops", {}), ("dp1", {}), ("dp2", {})):
-            (root / ".done" / step).mkdir(parents=True, exist_ok=True)
-            (root / ".done" / step / f"{video}.json").write_text(json.dumps(record))
-        for kind, values in rows.items():
-            layout.feature_path(root, kind, video).parent.mkdir(parents=True, exist_ok=True)
-            np.savetxt(layout.feature_path(root, kind, video), values)
-    summary = build_training_json(root, list(VIDEOS), path_root=str(root))
-    assert summary["videos"] == 2 and summary["clips"] == 13
-    return root
+    return golden_training_root
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +154,8 @@ def test_no_resize_at_the_crop_size_rgb_in_0_1(data_root, json_path):
 
 
 def test_relative_frame_paths_from_frames_root(data_root, tmp_path):
-    summary = build_training_json(data_root, list(VIDEOS), path_root=".", json_name="relative.json")
+    videos = sorted(json.loads((data_root / layout.JSON).read_text()))
+    summary = build_training_json(data_root, videos, path_root=".", json_name="relative.json")
     data = FrameDataset(summary["path"], 16, 1, frames_root=data_root)
     assert data[0]["source"].shape == (3, 26, 20)
 

@@ -3,44 +3,23 @@ the authors' formats (read by lawdnet.load_generator), stage chaining from the p
 the one-line refusals of the issue (decay != non_decay, a stage checkpoint of the wrong mouth size, bad data)."""
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from lawdnet.cli.train import main as train_main
 from lawdnet.prep import layout
-from lawdnet.prep.training_json import build_training_json
 from talkingface.weights import load_torch
 
-GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden" / "lawdnet_dataset.npz"
-VIDEOS = ("a", "b")
 SMALL = ["--set", "mouth_region_size=64", "--set", "batch_size=1", "--set", "augment_num=1"]
 
 
 @pytest.fixture(scope="module")
-def training_json(tmp_path_factory) -> Path:
+def training_json(golden_training_root) -> Path:
     """The golden dataset's tiny training set (2 videos of 7 and 6 clips, 52x40 crops) in the authors' layout."""
-    golden = np.load(GOLDEN)
-    root = tmp_path_factory.mktemp("lawdnet_run")
-    blob = golden["jpeg"].tobytes()
-    for v, clip, frame, start, end in golden["jpeg_offsets"]:
-        path = root / layout.CROPS / VIDEOS[v] / f"{clip:06d}" / layout.frame_name(int(clip) * 9 + int(frame))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(blob[start:end])
-    for video in VIDEOS:
-        rows = {kind: golden[f"{kind}_{video}"].reshape(-1, 29) for kind in ("dp1", "dp2")}
-        for step, record in (("frames", {"frames": len(rows["dp1"])}), ("crops", {}), ("dp1", {}), ("dp2", {})):
-            (root / ".done" / step).mkdir(parents=True, exist_ok=True)
-            (root / ".done" / step / f"{video}.json").write_text(json.dumps(record))
-        for kind, values in rows.items():
-            layout.feature_path(root, kind, video).parent.mkdir(parents=True, exist_ok=True)
-            np.savetxt(layout.feature_path(root, kind, video), values)
-    build_training_json(root, list(VIDEOS), path_root=str(root))
-    return root / layout.JSON
+    return golden_training_root / layout.JSON
 
 
 def _args(json_path, log_dir, *extra):
