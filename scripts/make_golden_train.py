@@ -25,6 +25,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests"), str(Path(__file__).resolve().par
 sys.dont_write_bytecode = True                  # leave the authors' checkout clean
 
 import golden_authors_train  # noqa: E402
+import golden_dagan_train  # noqa: E402
 import golden_weights  # noqa: E402
 import numpy as np  # noqa: E402
 from make_golden import authors_commit, environment, sha256, write_json, write_npz  # noqa: E402
@@ -58,7 +59,7 @@ CASES = {
     "rgb": ("rgb", {"kp_scale": 1}, 1004),
     "depth": ("depth", {"kp_scale": 1, "depth_constraint": 1}, 1005),
 }
-MODE_CHANNELS = {"rgbd": 4, "depth": 1, "rgb": 3}
+MODE_CHANNELS = golden_dagan_train.MODE_CHANNELS
 VGG_GAIN = math.sqrt(2)
 INPUTS = {"image": "skimage.data.astronaut()", "size": 64, "resize": "cv2.INTER_AREA",
           "crops": {"source": [[0, 40, 400], [60, 100, 360]], "driving": [[16, 30, 400], [40, 120, 360]]},
@@ -80,35 +81,12 @@ def make_inputs() -> dict[str, np.ndarray]:
 
 
 def formula_states() -> dict[str, dict]:
-    """Formula weights of every network the cases use, keyed by NETS names (the kit's modules give keys/shapes)."""
-    import torch
-    import torchvision
-
+    """Formula weights of every network the cases use, keyed by NETS names (tests/golden_dagan_train.py)."""
     from dagan.config import load_dagan_config
-    from dagan.model import build_depth_network, build_discriminator, build_generator
-    from dagan.modules.keypoint_detector import KPDetector
 
     cfg = load_dagan_config({"model_params": copy.deepcopy(MODEL_PARAMS),
                              "depth_params": {"num_layers": DEPTH_LAYERS}})
-    k, c = cfg.model_params.kp_detector_params, cfg.model_params.common_params
-    with torch.device("meta"):
-        encoder, decoder = build_depth_network(cfg)
-        nets = {"generator": build_generator(cfg), "discriminator": build_discriminator(cfg),
-                "depth_encoder": encoder, "depth_decoder": decoder,
-                "vgg19_features": torchvision.models.vgg19(weights=None).features}
-        for mode, channels in MODE_CHANNELS.items():
-            nets[f"kp_detector_{mode}"] = KPDetector(
-                block_expansion=k.block_expansion, num_kp=c.num_kp, num_channels=channels,
-                max_features=k.max_features, num_blocks=k.num_blocks, temperature=k.temperature,
-                estimate_jacobian=c.estimate_jacobian, scale_factor=k.scale_factor)
-    states = {}
-    for name, net in nets.items():
-        formula_name = "kp_detector" if name.startswith("kp_detector") else name
-        states[name] = dict(golden_weights.dagan_state(formula_name, net.state_dict()))
-    for t in states["vgg19_features"].values():
-        if t.ndim > 1:
-            t.mul_(torch.tensor(VGG_GAIN, dtype=torch.float32))
-    return states
+    return golden_dagan_train.formula_states(cfg, VGG_GAIN)
 
 
 def case_train_params(case: str) -> dict:

@@ -14,7 +14,8 @@ import copy
 import numpy as np
 import pytest
 import torch
-from golden_weights import dagan_state, load_golden, state_digest
+from golden_dagan_train import MODE_CHANNELS, formula_states
+from golden_weights import load_golden, state_digest
 
 from dagan.config import load_dagan_config
 from dagan.model import build_depth_network, build_discriminator, build_generator
@@ -26,7 +27,6 @@ from talkingface.errors import ConfigError
 TOL = 1e-4            # relative error of each loss term (float32)
 GRAD_TOL = 1e-2       # max |kit - authors| of a float32 gradient over max |authors| (measured <= 1.6e-3)
 F64_TOL = 1e-9        # the same two measures in float64
-MODE_CHANNELS = {"rgbd": 4, "depth": 1, "rgb": 3}
 REGENERATE = "regenerate with scripts/make_golden_train.py (tests/data/golden/README.md)"
 
 
@@ -46,25 +46,7 @@ def _cfg(doc: dict, case: str | None = None):
 @pytest.fixture(scope="module")
 def states(golden):
     """The formula weights make_golden_train.formula_states wrote (same networks, names and VGG gain)."""
-    import torchvision
-
-    cfg = _cfg(golden[0])
-    k, c = cfg.model_params.kp_detector_params, cfg.model_params.common_params
-    with torch.device("meta"):
-        encoder, decoder = build_depth_network(cfg)
-        nets = {"generator": build_generator(cfg), "discriminator": build_discriminator(cfg),
-                "depth_encoder": encoder, "depth_decoder": decoder,
-                "vgg19_features": torchvision.models.vgg19(weights=None).features}
-        for mode, channels in MODE_CHANNELS.items():
-            nets[f"kp_detector_{mode}"] = KPDetector(
-                block_expansion=k.block_expansion, num_kp=c.num_kp, num_channels=channels,
-                max_features=k.max_features, num_blocks=k.num_blocks, temperature=k.temperature,
-                estimate_jacobian=c.estimate_jacobian, scale_factor=k.scale_factor)
-    out = {name: dict(dagan_state("kp_detector" if name.startswith("kp_detector") else name, net.state_dict()))
-           for name, net in nets.items()}
-    for t in out["vgg19_features"].values():
-        if t.ndim > 1:
-            t.mul_(torch.tensor(np.sqrt(2.0), dtype=torch.float32))
+    out = formula_states(_cfg(golden[0]), np.sqrt(2.0))
     assert state_digest(out) == golden[0]["weights"]["state_sha256"], f"the weight formula changed; {REGENERATE}"
     return out
 
