@@ -88,3 +88,74 @@ def test_a_stage_checkpoint_of_the_wrong_mouth_size_is_named(training_json, tmp_
     code = train_main(_args(training_json, tmp_path, "--stage", "frame_128"))
     err = capsys.readouterr().err.strip()
     assert code != 0 and "a stage checkpoint at mouth 256" in err and len(err.splitlines()) == 1, err
+
+
+def _env():
+    import os
+
+    repo = Path(__file__).resolve().parents[2]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")]),
+                OMP_NUM_THREADS="1", TQDM_DISABLE="1")
+
+
+def _losses(run_dir: Path) -> dict[int, dict[str, str]]:
+    import csv
+
+    with open(run_dir / "losses.csv", newline="") as fh:
+        return {int(r["step"]): r for r in csv.DictReader(fh)}
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_continues_the_same_loss_sequence(training_json, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    repo = Path(__file__).resolve().parents[2]
+    # 2 videos x augment 3 / batch 1 = 6 steps, a mid-epoch checkpoint every 2 steps
+    common = ["--data", str(training_json), "--log_dir", str(tmp_path), "--random_frozen", "0", "--workers", "0",
+              "--no_progress", "--epochs", "1", "--device", "cpu", "--deterministic", "--checkpoint_every_steps",
+              "2", "--stage", "frame_64", "--set", "mouth_region_size=64", "--set", "batch_size=1", "--set",
+              "augment_num=3"]
+    cli = [sys.executable, "-m", "lawdnet.train"]
+    full = subprocess.run([*cli, *common, "--name", "full"], env=_env(), cwd=repo, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert full.returncode == 0, full.stderr
+    killed = subprocess.Popen([*cli, *common, "--name", "killed"], env=_env(), cwd=repo, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    last = tmp_path / "killed" / "frame_training_64" / "last-checkpoint.pth.tar"
+    end = time.monotonic() + 240
+    while not last.exists() and killed.poll() is None and time.monotonic() < end:
+        time.sleep(0.01)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=30)
+    assert last.exists(), killed.stderr.read()
+    step = load_torch(last)["kit_resume"]["global_step"]
+    assert step in (2, 4), f"killed after step {step}: expected a mid-epoch checkpoint"
+    resumed = subprocess.run([*cli, *common, "--name", "killed", "--resume"], env=_env(), cwd=repo,
+                             capture_output=True, text=True, timeout=300, check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    want, got = _losses(tmp_path / "full" / "frame_training_64"), _losses(last.parent)
+    assert sorted(got) == sorted(want) == list(range(1, 7))
+    for s in range(step + 1, 7):
+        assert {k: v for k, v in got[s].items() if k != "time"} == {k: v for k, v in want[s].items() if k != "time"}
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_run_a_stage(training_json, tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                          "--master_addr=127.0.0.1", f"--master_port={port}", "-m", "lawdnet.train",
+                          *_args(training_json, tmp_path, "--stage", "frame_64")], env=_env(), cwd=repo,
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    ckpt = load_torch(tmp_path / "exp" / "frame_training_64" / "last-checkpoint.pth.tar")
+    assert ckpt["kit_resume"]["world_size"] == 2 and set(ckpt["state_dict"]) == {"net_g", "net_dI"}
