@@ -29,7 +29,8 @@ usage: scripts/reproduce_all.sh [--smoke [--random-weights]] [--train [--train-d
                  value; the values mean nothing (CI compares them between runs)
   --train        the train stage: DaGAN (python -m dagan.train) on preprocessed clips, then generation with the
                  trained checkpoint (generate_dagan_trained_self, self pairs), scored with the rest. With --smoke: the
-                 clips the preprocess stage made from the sample, config/smoke/dagan_tiny.yaml, 2 steps; without:
+                 clips the preprocess stage made from the sample, config/smoke/dagan_tiny.yaml, 2 steps, and one step
+                 of LawDNet's frame_64 stage (python -m lawdnet.train) on its LawDNet data; without:
                  --train-data DIR (a python -m dagan.preprocess output) and the vox-adv-256 recipe (days on GPUs)
   --train-data DIR  (with --train, not --smoke) the DaGAN dataset root to train on
   --local        run the stages on this machine with .venv. Without --local, when a Docker daemon is reachable
@@ -113,7 +114,7 @@ fi
 TF=("$PY" -m talkingface); EVAL=("$PY" -m talkingface evaluate); GEN=("$PY" -m dagan.generate); D=$data; O=$out
 LIP=("$PY" -m lawdnet.infer); LSE=("$PY" -m syncnet score)
 PREP_DAGAN=("$PY" -m dagan.preprocess); PREP_LAWDNET=("$PY" -m lawdnet.preprocess); PREP_IMAGE=local
-TRAIN=("$PY" -m dagan.train)
+TRAIN=("$PY" -m dagan.train); TRAIN_LAWDNET=("$PY" -m lawdnet.train)
 if [ "$mode" = container ]; then
   tag=${TALKINGFACE_IMAGE_TAG:-latest}
   abs() { case "$1" in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
@@ -145,6 +146,8 @@ if [ "$mode" = container ]; then
   PREP_LAWDNET=("${DRUN[@]}" --entrypoint talkingface-entrypoint "$PREP_IMAGE" python -m lawdnet.preprocess)
   LSE=("${DRUN[@]}" --entrypoint python "$(image evaluation-image)" -m syncnet score)
   TRAIN=("${DRUN[@]}" "$(image train)")
+  TRAIN_LAWDNET=("${DRUN[@]}" --entrypoint talkingface-entrypoint "$(image train)" python -m talkingface.training.launch
+                 lawdnet.train)
   echo "[docker] stages run in the images (tag $tag): /data=$data /outputs=$out /checkpoints=$checkpoints"
 fi
 
@@ -272,7 +275,7 @@ fi
 # 2b. train (--train): DaGAN on the preprocessed clips; its checkpoint generates generate_dagan_trained_self below.
 # --smoke: the tiny config (128 px, as the smoke clips), 2 steps on the one train identity, a RANDOM frozen depth
 # network and VGG19 when their weights are absent (the run keeps that depth network in random_depth/ for generation).
-trained=""; trained_args=()
+trained=""; trained_args=(); trained_lawdnet=""
 if [ "$train" = 1 ] && has_stage dagan.train "${TRAIN[-1]}"; then
   if [ "$smoke" = 1 ]; then
     tdata="$O/preprocess/dagan"; tlog="$O/train"
@@ -300,10 +303,20 @@ if [ "$train" = 1 ] && has_stage dagan.train "${TRAIN[-1]}"; then
     trained_args+=(--depth_encoder "$trained/random_depth/encoder.pth" --depth_decoder "$trained/random_depth/depth.pth")
   fi
   [ "$smoke" = 1 ] && reduced+=("train: config/smoke/dagan_tiny.yaml, 2 steps on the preprocessed sample clips")
+  # LawDNet (smoke): one step of the frame_64 stage on the LawDNet data the preprocess stage made of talk.mp4 (dp2
+  # of a random network; the clip stage needs dp1 and the SyncNet), random frozen VGG19 (RANDOM WEIGHTS)
+  ljson="$out/preprocess/lawdnet/training_json/training_json.json"
+  if [ "$smoke" = 1 ] && [ -f "$ljson" ]; then
+    run_stage train_lawdnet "${TRAIN_LAWDNET[@]}" --stage frame_64 --data "$O/preprocess/lawdnet/training_json/training_json.json" \
+      --log_dir "$O/train" --name lawdnet_smoke --random_frozen 0 --workers 0 --epochs 1 --max_steps 1 \
+      --device "$device" --no_progress --set batch_size=1 --set augment_num=1
+    trained_lawdnet="$out/train/lawdnet_smoke/frame_training_64"
+    reduced+=("train: LawDNet frame_64, 1 step (batch 1) on the preprocessed talk.mp4, random frozen VGG19")
+  fi
 elif [ "$train" = 1 ]; then
   notbuilt+=("train (python -m dagan.train)")
 else
-  notbuilt+=("train (run with --train: DaGAN; LawDNet training is not built yet)")
+  notbuilt+=("train (run with --train)")
 fi
 
 # 3. generate
@@ -398,6 +411,7 @@ fi
       "metric has a value, and the values mean nothing"
   fi
   [ -n "$prep_made" ] && echo "- preprocess (in $out/preprocess): $prep_made"
+  [ -n "$trained_lawdnet" ] && echo "- train: LawDNet frame_64 run in $trained_lawdnet (netG_model files, losses.csv, tensorboard/; RANDOM frozen VGG19, features of a random network: a pipeline test)"
   if [ -n "$trained" ]; then
     echo "- train: DaGAN run in $out/train (checkpoints, losses.csv, tensorboard/); generate_dagan_trained_self made" \
       "with its last checkpoint$( [ "$smoke" = 1 ] && echo ": a tiny model trained 2 steps (against a RANDOM depth network when the weights are absent) — it tests the pipeline, its numbers are not results")"
