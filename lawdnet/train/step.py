@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from lawdnet.mouth_mask import mask_mouth
-from lawdnet.train.losses import frames_first
+from lawdnet.train.losses import frames_first, mouth_for_syncnet, stack_frames
 from lawdnet.train.options import StageConfig
 from talkingface.weights import load_state_strict, strip_ddp_prefix
 
@@ -129,9 +129,15 @@ class LawdnetTask:
                 scheduler.load_state_dict(schedulers[name])
 
     def images(self, batch: Any = None, out: Any = None) -> dict[str, torch.Tensor]:
-        """real | generated for the first (up to 4) images, and their mouth regions, as one grid."""
+        """``real_vs_generated``: real | generated for the first (up to 4) images. Clip stage, also ``mouths``: the
+        first clip's 5 mouth crops as the SyncNet sees them (real above, generated below)."""
         if self._last is None:
             return {}
-        real, fake = (t[:4].float().cpu().clamp(0, 1) for t in self._last)
-        grid = torch.cat([torch.cat(list(real), dim=1), torch.cat(list(fake), dim=1)], dim=2)
-        return {"real_vs_generated": grid}
+        real, fake = (t.float().cpu().clamp(0, 1) for t in self._last)
+        grid = torch.cat([torch.cat(list(real[:4]), dim=1), torch.cat(list(fake[:4]), dim=1)], dim=2)
+        out = {"real_vs_generated": grid}
+        if self.clip:
+            rows = [mouth_for_syncnet(stack_frames(t), self.cfg.mouth_region_size)[0].reshape(5, 3, 256, 256)
+                    for t in (real, fake)]
+            out["mouths"] = torch.cat([torch.cat(list(r), dim=2) for r in rows], dim=1)
+        return out

@@ -57,12 +57,16 @@ def test_clip_stage_one_step_with_the_sync_loss(training_json, tmp_path):
     from lawdnet.modules.discriminator import Discriminator
 
     save_checkpoint(init, build_generator(), Discriminator(3), kind="netG_model_epoch", epoch=9)
-    assert train_main(_args(training_json, tmp_path, "--stage", "clip_256", "--init", init)) == 0
+    # 2 steps: the whole epoch (2 clips, batch 1), whose end logs the image grids
+    assert train_main(_args(training_json, tmp_path, "--stage", "clip_256", "--init", init, "--max_steps", 2)) == 0
     clip_dir = tmp_path / "exp" / "clip_training_256"
     ckpt = load_torch(clip_dir / "last-checkpoint.pth.tar")
     assert set(ckpt["state_dict"]) == {"net_g", "net_dI", "net_dV"} and "scheduler" in ckpt
     header = (clip_dir / "losses.csv").read_text().splitlines()[0].split(",")
     assert {"loss_dI", "loss_dV", "loss_g_dV", "loss_sync"} <= set(header)
+    tags = {v.tag: v for e in _events(clip_dir / "tensorboard") for v in e.summary.value}
+    assert {"train/loss_sync", "images/real_vs_generated", "images/mouths"} <= set(tags), sorted(tags)
+    assert (tags["images/mouths"].image.width, tags["images/mouths"].image.height) == (5 * 256, 2 * 256)
     shutil.copy(clip_dir / "last-checkpoint.pth.tar", clip_dir / "checkpoint_epoch_1.pth")
     g = load_generator(clip_dir / "checkpoint_epoch_1.pth")
     assert isinstance(g, torch.nn.Module)
@@ -88,6 +92,22 @@ def test_a_stage_checkpoint_of_the_wrong_mouth_size_is_named(training_json, tmp_
     code = train_main(_args(training_json, tmp_path, "--stage", "frame_128"))
     err = capsys.readouterr().err.strip()
     assert code != 0 and "a stage checkpoint at mouth 256" in err and len(err.splitlines()) == 1, err
+
+
+def _events(folder: Path) -> list:
+    """The TensorBoard events of a run (TFRecord framing read here; the protos are tensorboard's)."""
+    import struct
+
+    from tensorboard.compat.proto.event_pb2 import Event
+
+    events = []
+    for path in sorted(folder.glob("events.out.tfevents.*")):
+        data, pos = path.read_bytes(), 0
+        while pos < len(data):
+            (length,) = struct.unpack("<Q", data[pos:pos + 8])
+            events.append(Event.FromString(data[pos + 12:pos + 12 + length]))
+            pos += 12 + length + 4
+    return events
 
 
 def _env():
