@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from tb_events import read_events
 
 from dagan.cli.train import main as train_main
 from talkingface.weights import load_torch
@@ -86,7 +87,7 @@ def test_a_run_writes_the_authors_checkpoints_that_animate(tiny_run, tmp_path):
     assert {"optimizer_generator", "optimizer_kp_detector", "optimizer_discriminator"} <= set(ckpt)
     assert list(yaml.safe_load((run / "config.yaml").read_text())["train_params"]["scales"]) == [1, 0.5, 0.25]
     tags = {}
-    for event in _events(run / "tensorboard"):
+    for event in read_events(run / "tensorboard"):
         for value in event.summary.value:
             tags[value.tag] = value
     assert {"train/perceptual", "train/disc_gan", "eval/total", "eval/perceptual"} <= set(tags), sorted(tags)
@@ -98,22 +99,6 @@ def test_a_run_writes_the_authors_checkpoints_that_animate(tiny_run, tmp_path):
     frames = np.stack([np.full((64, 64, 3), 40 * i, np.uint8) for i in range(3)])
     out = model.animate(frames[0], frames)
     assert out.shape == (3, 64, 64, 3) and np.isfinite(out).all()
-
-
-def _events(folder: Path) -> list:
-    """The TensorBoard events of a run (TFRecord framing read here; the protos are tensorboard's)."""
-    import struct
-
-    from tensorboard.compat.proto.event_pb2 import Event
-
-    events = []
-    for path in sorted(folder.glob("events.out.tfevents.*")):
-        data, pos = path.read_bytes(), 0
-        while pos < len(data):
-            (length,) = struct.unpack("<Q", data[pos:pos + 8])
-            events.append(Event.FromString(data[pos + 12:pos + 12 + length]))
-            pos += 12 + length + 4
-    return events
 
 
 def _env():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from tb_events import read_events
 
 from lawdnet.cli.train import main as train_main
 from lawdnet.prep import layout
@@ -64,7 +65,7 @@ def test_clip_stage_one_step_with_the_sync_loss(training_json, tmp_path):
     assert set(ckpt["state_dict"]) == {"net_g", "net_dI", "net_dV"} and "scheduler" in ckpt
     header = (clip_dir / "losses.csv").read_text().splitlines()[0].split(",")
     assert {"loss_dI", "loss_dV", "loss_g_dV", "loss_sync"} <= set(header)
-    tags = {v.tag: v for e in _events(clip_dir / "tensorboard") for v in e.summary.value}
+    tags = {v.tag: v for e in read_events(clip_dir / "tensorboard") for v in e.summary.value}
     assert {"train/loss_sync", "images/real_vs_generated", "images/mouths"} <= set(tags), sorted(tags)
     assert (tags["images/mouths"].image.width, tags["images/mouths"].image.height) == (5 * 256, 2 * 256)
     shutil.copy(clip_dir / "last-checkpoint.pth.tar", clip_dir / "checkpoint_epoch_1.pth")
@@ -92,22 +93,6 @@ def test_a_stage_checkpoint_of_the_wrong_mouth_size_is_named(training_json, tmp_
     code = train_main(_args(training_json, tmp_path, "--stage", "frame_128"))
     err = capsys.readouterr().err.strip()
     assert code != 0 and "a stage checkpoint at mouth 256" in err and len(err.splitlines()) == 1, err
-
-
-def _events(folder: Path) -> list:
-    """The TensorBoard events of a run (TFRecord framing read here; the protos are tensorboard's)."""
-    import struct
-
-    from tensorboard.compat.proto.event_pb2 import Event
-
-    events = []
-    for path in sorted(folder.glob("events.out.tfevents.*")):
-        data, pos = path.read_bytes(), 0
-        while pos < len(data):
-            (length,) = struct.unpack("<Q", data[pos:pos + 8])
-            events.append(Event.FromString(data[pos + 12:pos + 12 + length]))
-            pos += 12 + length + 4
-    return events
 
 
 def _env():

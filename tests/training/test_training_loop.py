@@ -5,8 +5,9 @@ import signal
 
 import pytest
 import torch
+from _training_files import read_csv
 from _training_toy import NoisyDataset, ToyTask
-from conftest import read_csv, read_events
+from tb_events import read_events
 
 from talkingface.errors import ConfigError, OutputError
 from talkingface.training import KIT_KEY, DistInfo, fit, newest_checkpoint

@@ -10,8 +10,8 @@ import time
 
 import pytest
 import torch
+from _training_files import REPO, TOY_SCRIPT, read_csv
 from _training_toy import NoisyDataset, ToyTask
-from conftest import REPO, TOY_SCRIPT, read_csv
 
 from talkingface.training import DistInfo, fit
 from talkingface.weights import load_torch
