@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,29 @@ from talkingface.training.state import KIT_KEY
 from talkingface.weights import load_torch
 
 
-def _reason(exc: BaseException) -> str:
+# torch's zip writer reports a short write (a full disk) as a RuntimeError, e.g. "[enforce fail at
+# inline_container.cc:672] . unexpected pos 230021248 vs 230021140" or "PytorchStreamWriter failed writing file".
+_TORCH_WRITE_ERRORS = ("unexpected pos", "failed writing", "write")
+
+
+def _is_write_error(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) or any(m in str(exc).lower() for m in _TORCH_WRITE_ERRORS)
+
+
+def _free_space(folder: Path) -> str:
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return ""
+    return f" ({free / 2**20:.0f} MiB free in {folder})"
+
+
+def _reason(exc: BaseException, folder: Path) -> str:
     if isinstance(exc, OSError):
-        return exc.strerror or describe_os_error(exc)
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        text = exc.strerror or describe_os_error(exc)
+    else:
+        text = "torch's writer stopped short: " + (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+    return text + _free_space(folder)
 
 
 def save_atomic(payload: dict[str, Any], path: Path, previous: Path | None) -> Path:
@@ -37,11 +57,11 @@ def save_atomic(payload: dict[str, Any], path: Path, previous: Path | None) -> P
         os.replace(tmp, path)
         tmp = None
     except (OSError, RuntimeError) as exc:
-        if isinstance(exc, RuntimeError) and "write" not in str(exc).lower():
+        if not _is_write_error(exc):
             raise
         prev = (f"the previous checkpoint {previous} is intact" if previous is not None and previous.exists()
                 else "there is no previous checkpoint")
-        raise OutputError(f"cannot write checkpoint {path}: {_reason(exc)}; {prev}") from None
+        raise OutputError(f"cannot write checkpoint {path}: {_reason(exc, path.parent)}; {prev}") from None
     finally:
         remove_quietly(tmp)
     return path
