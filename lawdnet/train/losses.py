@@ -37,7 +37,7 @@ which therefore sees the discriminators **after** their update. On CUDA the loss
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import torch
 import torch.nn.functional as F
@@ -176,6 +176,7 @@ class ClipLosses:
     weights: LossWeights = LossWeights()
     mouth_size: int = 288
     amp: bool = True
+    last_sync_score: torch.Tensor | None = field(default=None, init=False, repr=False)   # of the last generator()
 
     def discriminator(self, fake: torch.Tensor, real: torch.Tensor) -> Losses:
         """``{"loss_dI", "loss_dV"}`` of frame-major (5B, 3, H, W) batches; ``fake`` is detached here."""
@@ -200,6 +201,7 @@ class ClipLosses:
             score = self.syncnet(mouth_for_syncnet(stacked, self.mouth_size), deep_speech_full)
             out["loss_g_dV"] = lsgan(pred_fake_dV, True) * w.g_dV
             out["loss_sync"] = F.mse_loss(score, torch.ones_like(score)) * w.syncnet
+        self.last_sync_score = score.detach().float().mean()     # logged as `sync_score` (1 = in sync)
         return {k: out[k] for k in ("loss_g_perception", "loss_g_dI", "loss_g_dV", "loss_sync", "loss_img")}
 
     __call__ = generator

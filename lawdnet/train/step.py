@@ -100,6 +100,8 @@ class LawdnetTask:
         ctx.optimize(sum(g.values()), [self.optimizers["net_g"]])
         self._last = (source.detach(), fake.detach())
         out = {**d, **g, "loss_g": sum(v.detach() for v in g.values())}
+        if self.clip:      # the frozen SyncNet's mean score of the generated mouths (1 = in sync), not a loss term
+            out["sync_score"] = self.losses.last_sync_score
         return {k: v.detach().float() for k, v in out.items()}
 
     def end_epoch(self, epoch: int) -> None:

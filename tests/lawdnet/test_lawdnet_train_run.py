@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from tb_events import read_events
 
 from lawdnet.cli.train import main as train_main
 from lawdnet.prep import layout
 from talkingface.weights import load_torch
+
+REPO = Path(__file__).resolve().parents[2]
 
 SMALL = ["--set", "mouth_region_size=64", "--set", "batch_size=1", "--set", "augment_num=1"]
 
@@ -64,9 +67,16 @@ def test_clip_stage_one_step_with_the_sync_loss(training_json, tmp_path):
     ckpt = load_torch(clip_dir / "last-checkpoint.pth.tar")
     assert set(ckpt["state_dict"]) == {"net_g", "net_dI", "net_dV"} and "scheduler" in ckpt
     header = (clip_dir / "losses.csv").read_text().splitlines()[0].split(",")
-    assert {"loss_dI", "loss_dV", "loss_g_dV", "loss_sync"} <= set(header)
+    assert {"loss_dI", "loss_dV", "loss_g_dV", "loss_sync", "sync_score"} <= set(header)
+    # sync_score is the SyncNet's mean score s of the generated mouths: loss_sync = w * mean((s_i - 1)^2) >=
+    # w * (1 - mean s)^2 (Jensen), with w the config's lamb_syncnet_perception
+    rows = [dict(zip(header, line.split(","))) for line in (clip_dir / "losses.csv").read_text().splitlines()[1:]]
+    w = yaml.safe_load((REPO / "config" / "lawdnet" / "clip_256.yaml").read_text())["lamb_syncnet_perception"]
+    for row in rows:
+        assert float(row["loss_sync"]) >= w * (1 - float(row["sync_score"])) ** 2 * (1 - 1e-4)
     tags = {v.tag: v for e in read_events(clip_dir / "tensorboard") for v in e.summary.value}
-    assert {"train/loss_sync", "images/real_vs_generated", "images/mouths"} <= set(tags), sorted(tags)
+    assert {"train/loss_sync", "train/sync_score", "images/real_vs_generated", "images/mouths"} <= set(tags), \
+        sorted(tags)
     assert (tags["images/mouths"].image.width, tags["images/mouths"].image.height) == (5 * 256, 2 * 256)
     shutil.copy(clip_dir / "last-checkpoint.pth.tar", clip_dir / "checkpoint_epoch_1.pth")
     g = load_generator(clip_dir / "checkpoint_epoch_1.pth")
