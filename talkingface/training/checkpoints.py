@@ -14,7 +14,6 @@ from talkingface.training.distributed import DistInfo, all_reduce_max
 from talkingface.training.state import KIT_KEY
 from talkingface.weights import load_torch
 
-
 # torch's zip writer reports a short write (a full disk) as a RuntimeError, e.g. "[enforce fail at
 # inline_container.cc:672] . unexpected pos 230021248 vs 230021140" or "PytorchStreamWriter failed writing file".
 _TORCH_WRITE_ERRORS = ("unexpected pos", "failed writing", "write")

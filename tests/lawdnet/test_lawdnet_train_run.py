@@ -70,7 +70,8 @@ def test_clip_stage_one_step_with_the_sync_loss(training_json, tmp_path):
     assert {"loss_dI", "loss_dV", "loss_g_dV", "loss_sync", "sync_score"} <= set(header)
     # sync_score is the SyncNet's mean score s of the generated mouths: loss_sync = w * mean((s_i - 1)^2) >=
     # w * (1 - mean s)^2 (Jensen), with w the config's lamb_syncnet_perception
-    rows = [dict(zip(header, line.split(","))) for line in (clip_dir / "losses.csv").read_text().splitlines()[1:]]
+    lines = (clip_dir / "losses.csv").read_text().splitlines()[1:]
+    rows = [dict(zip(header, line.split(","), strict=True)) for line in lines]
     w = yaml.safe_load((REPO / "config" / "lawdnet" / "clip_256.yaml").read_text())["lamb_syncnet_perception"]
     for row in rows:
         assert float(row["loss_sync"]) >= w * (1 - float(row["sync_score"])) ** 2 * (1 - 1e-4)
