@@ -17,7 +17,7 @@ set -euo pipefail
 
 read -r -a VOLUMES <<<"${TALKINGFACE_VOLUMES:-/data /checkpoints /outputs}"
 OUTPUT_FLAGS=" --save_folder --output_path --output --out --output_dir --out_dir --result_video --result_dir \
---save_dir --log_dir --cache_dir --template_cache --save_path --result "
+--save_dir --log_dir --cache_dir --template_cache --save_path --result --results_dir "
 
 die() { echo "error: $*" >&2; exit 2; }
 

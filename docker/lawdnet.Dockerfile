@@ -25,14 +25,16 @@
 ARG KIT_BASE=talkingface-base:latest
 ARG BASE_IMAGE=python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
 
-# The requirements of the `tf` extra, one a line, read from pyproject.toml: the install below is keyed by this small
-# file, not by the whole pyproject.toml.
+# The requirements of the `tf` and `serve` extras (TensorFlow for dp1; FastAPI/uvicorn for `python -m lawdnet.serve`),
+# one a line, read from pyproject.toml: the install below is keyed by this small file, not by the whole pyproject.toml.
 FROM ${BASE_IMAGE} AS tf-pins
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /pins
 COPY pyproject.toml pyproject.full.toml
-RUN awk '/^tf *= *\[/ { on = 1 } on { print } on && /\]/ { exit }' pyproject.full.toml \
-    | sed 's/^tf *= *\[//; s/\].*//' | tr -d "\"' " | tr ',' '\n' | grep . > tf.txt
+RUN for extra in tf serve; do \
+      awk -v x="$extra" '$0 ~ "^" x " *= *\\[" { on = 1 } on { print } on && /\]/ { exit }' pyproject.full.toml \
+        | sed 's/^[a-z]* *= *\[//; s/\].*//' | tr -d "\"' " | tr ',' '\n' | grep .; \
+    done > tf.txt
 
 # TensorFlow and its dependencies, pinned by constraints.txt, in a virtual environment at the base's path (/opt/venv)
 # made with the same Python: the merge below copies its files as they are.
@@ -94,6 +96,7 @@ ENV TALKINGFACE_STAGE=lawdnet \
     TALKINGFACE_CACHE=/tmp/.cache/talkingface-kit
 # Fails the build when this checkout has no such command, or when UID/GID are not the base's user (its volumes).
 RUN python -m lawdnet.infer --help >/dev/null \
+    && python -m lawdnet.serve --help >/dev/null \
     && { [ -w /outputs ] || { echo "error: /outputs is not writable by ${UID}:${GID}: pass the base's --uid/--gid" >&2; \
          exit 1; }; }
 ARG KIT_VERSION=0.1.0

@@ -43,6 +43,17 @@ class AudioWindows:
     sample_rate: int       # of the file (before resampling to 16 kHz)
 
 
+def check_audio(path: str | os.PathLike) -> None:
+    """0-length or silent audio (every sample the same: no spectrum, so DeepSpeech features are undefined) is one
+    error line naming the file, before any work. A tone or noise has features: it is lip-synced."""
+    from lawdnet.features.audio import read_pcm
+
+    rate, samples = read_pcm(path)                 # MediaError naming the file for 0 samples
+    if samples.min() == samples.max():
+        raise MediaError(f"{path}: the audio is silent (every sample is {int(samples.flat[0])}): DeepSpeech "
+                         "features are undefined (the authors' code returns NaN); give audio with sound")
+
+
 def audio_windows_for(audio: str | os.PathLike, extractor: Callable[[str | os.PathLike], Any],
                       max_frames: int | None = None) -> AudioWindows:
     """Run ``extractor`` (:class:`lawdnet.loading.FeatureSource`: path -> (features (T, 29), samples at 16 kHz,
@@ -113,6 +124,22 @@ def lip_sync_frames(model: LipSyncModel, template: Template, windows: np.ndarray
         batches.close()
 
 
+def write_lip_sync(model: LipSyncModel, template: Template, feats: AudioWindows, audio: str | os.PathLike,
+                   output: str | os.PathLike, batch_size: int = 20,
+                   on_frames: Callable[[int], None] | None = None) -> int:
+    """Generate ``feats.frames`` frames over a prepared ``template`` and write ``output`` (H.264 25 fps + ``audio``);
+    the number of frames written. ``on_frames(done)`` runs after each batch; an exception it raises (a cancelled
+    service job) stops the run and nothing is left at ``output``."""
+    from talkingface.media import VideoWriter
+
+    with VideoWriter(output, fps=config.FPS, audio=audio) as writer:
+        for frames in lip_sync_frames(model, template, feats.windows, batch_size):
+            writer.write(frames)
+            if on_frames is not None:
+                on_frames(writer.frame_count)
+    return writer.frame_count
+
+
 def lip_sync_video(model: LipSyncModel, video: str | os.PathLike, audio: str | os.PathLike,
                    output: str | os.PathLike, extractor: Callable[[str | os.PathLike], Any], backend, *,
                    batch_size: int = 20, start_s: float = 0.0, max_frames: int | None = None,
@@ -121,8 +148,6 @@ def lip_sync_video(model: LipSyncModel, video: str | os.PathLike, audio: str | o
     """Re-sync the mouth of ``video`` to ``audio``; write ``output`` (H.264 25 fps + the audio). See the module
     docstring. ``backend``: a :mod:`talkingface.landmarks` backend for the template's landmarks."""
     from tqdm import tqdm
-
-    from talkingface.media import VideoWriter
 
     start = time.perf_counter()
     timings: dict[str, float] = {}
@@ -140,12 +165,10 @@ def lip_sync_video(model: LipSyncModel, video: str | os.PathLike, audio: str | o
                         template.misses, template.frame_count)
         t = time.perf_counter()
         bar = tqdm(total=feats.frames, unit="frame", desc="lip-sync", disable=not progress, leave=False)
-        with VideoWriter(output, fps=config.FPS, audio=audio) as writer, contextlib.closing(bar):
-            for frames in lip_sync_frames(model, template, feats.windows, batch_size):
-                writer.write(frames)
-                bar.update(len(frames))
+        with contextlib.closing(bar):
+            written = write_lip_sync(model, template, feats, audio, output, batch_size,
+                                     on_frames=lambda done: bar.update(done - bar.n))
         timings["generate"] = time.perf_counter() - t
-        written = writer.frame_count
     finally:
         template.close()
     audio_info = {"path": str(audio), "seconds": round(feats.seconds, 3), "sample_rate": feats.sample_rate,

@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 PYTHON=${PYTHON:-python3}
-EXTRAS=${EXTRAS:-eval,syncnet,dagan,lawdnet,tf,train,dev}
+EXTRAS=${EXTRAS:-eval,syncnet,dagan,lawdnet,tf,train,serve,dev}
 
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' \
   || { echo "error: Python >= 3.10 is needed ($PYTHON is $("$PYTHON" -V 2>&1))" >&2; exit 2; }

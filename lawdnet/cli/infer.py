@@ -20,15 +20,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lawdnet import config
+from lawdnet.cli.model_flags import (
+    DEFAULT_FEATURES,
+    DEFAULT_MOUTH,
+    add_model_flags,
+    check_model_flags,
+    pick_device,
+    weight_files,
+)
 from talkingface.cli import CommandParser
-from talkingface.errors import KitError, MediaError, cli_main
+from talkingface.errors import KitError, cli_main
 
 RESULT_SUFFIXES = (".mp4", ".mov", ".mkv")
-GENERATOR_ENTRY = config.GENERATOR_WEIGHTS
-FEATURE_ENTRY = config.FEATURE_WEIGHTS
-DEFAULT_FEATURES = {"lawdnet": "dp2", "dinet": "dp1"}     # what each published model was trained with
-DEFAULT_MOUTH = {"lawdnet": 288, "dinet": 256}
 log = logging.getLogger("lawdnet")
 
 
@@ -46,42 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
       help="folder of the output (created if missing; default ./output_video, the authors'); the file is "
            "<video>_<audio>_<model>.mp4 unless --output names it")
     a("--output", help="output video file (.mp4, .mov or .mkv; its folder must exist); overrides --output_dir")
-    a("--model", default="lawdnet", choices=list(GENERATOR_ENTRY),
-      help="lawdnet (LawDNet_2024's cross-attention model, default) or dinet (DINet's released clip model)")
-    a("--lawdnet_model_path", help="generator checkpoint in the authors' format (checkpoint_epoch_N.pth or "
-                                   "netG_model_epoch_N.pth; DINet's for --model dinet) (default: manifest entry "
-                                   "lawdnet_epoch_170, or dinet_clip_256mouth with --model dinet)")
-    a("--features", choices=list(FEATURE_ENTRY),
-      help="audio features: dp2 (deepspeech.pytorch LibriSpeech model, what LawDNet's published model and servers "
-           "use; default for lawdnet) or dp1 (DeepSpeech v0.1 TensorFlow graph, DINet's; default for dinet; needs "
-           "the tf extra)")
-    a("--deepspeech_model_path", help="DeepSpeech v0.1 output_graph.pb for --features dp1 (default: manifest entry "
-                                      "deepspeech_graph)")
-    a("--dp2_model_path", help="deepspeech.pytorch LibriSpeech_Pretrained_v3.ckpt for --features dp2 (default: "
-                               "manifest entry deepspeech_pytorch_librispeech)")
-    a("--mouthsize", type=int, help="mouth size the generator was trained at: 288 for LawDNet's published model "
-                                    "(face crop 468x360, default), 256 for DINet's (416x320); 64/128 for the frame "
-                                    "stages")
+    add_model_flags(p)
     a("--batch_size", type=int, default=20, help="frames per generator call (default 20, the authors')")
-    a("--gpu_index", type=int, default=0, help="GPU to use when CUDA is available (default 0; the authors' flag)")
-    a("--device", help="cpu | cuda | cuda:N | auto; overrides --gpu_index (default: cuda:<gpu_index> when "
-                       "available, else cpu)")
     a("--start_time_sec", type=float, default=0.0, help="start of the template video used, in seconds (default 0)")
     a("--max_frames", type=int, help="at most this many output frames (and template frames); default: all the "
                                      "audio")
-    a("--landmarks", default="auto", choices=["auto", "face-alignment", "offline", "openface-csv"],
-      help="landmarks of the template's faces: auto (face-alignment when its weights are in checkpoints/, else "
-           "offline), face-alignment (S3FD + 2D-FAN), offline (OpenCV Haar + mean shape: no expression), "
-           "openface-csv (an OpenFace FeatureExtraction CSV of the 25 fps template, --landmarks_csv; DINet's input)")
-    a("--landmarks_csv", help="OpenFace CSV of the template video (with --landmarks openface-csv)")
-    a("--template_cache", help="folder of the per-template cache (landmarks, transforms, references; default "
-                               "$TALKINGFACE_CACHE/lawdnet-templates or ~/.cache/talkingface-kit/lawdnet-templates)")
     a("--no_cache", action="store_true", help="do not read or write the template cache")
-    a("--seed", type=int, default=config.SEED, help=f"seed of the reference-frame choice (default {config.SEED}, "
-                                                    "the authors')")
-    a("--random_model", type=int, metavar="SEED",
-      help="smoke tests only: a randomly initialised generator and a tiny random dp2 network instead of weights "
-           "(RANDOM WEIGHTS: the output means nothing)")
     a("--no_progress", action="store_true", help="no progress bar")
     return p
 
@@ -112,26 +85,7 @@ def check_args(args: argparse.Namespace) -> None:
         raise KitError(f"--max_frames must be >= 1, got {args.max_frames}")
     if args.start_time_sec < 0:
         raise KitError(f"--start_time_sec must be >= 0, got {args.start_time_sec}")
-    if args.mouthsize is not None and (args.mouthsize < 8 or args.mouthsize % 8):
-        raise KitError(f"--mouthsize must be a positive multiple of 8 (64, 128, 256, 288), got {args.mouthsize}")
-    if args.landmarks == "openface-csv" and not args.landmarks_csv:
-        raise KitError("--landmarks openface-csv needs --landmarks_csv (OpenFace CSV of the template video)")
-    if args.random_model is not None:
-        given = [f"--{k}" for k in ("lawdnet_model_path", "deepspeech_model_path", "dp2_model_path")
-                 if getattr(args, k)]
-        if given:
-            raise KitError(f"--random_model cannot be combined with {', '.join(given)}")
-
-
-def check_audio(path: Path) -> None:
-    """0-length or silent audio (every sample the same: no spectrum, so DeepSpeech features are undefined) is one
-    error line naming the file, before any weights load. A tone or noise has features: it is lip-synced."""
-    from lawdnet.features.audio import read_pcm
-
-    rate, samples = read_pcm(path)                 # MediaError naming the file for 0 samples
-    if samples.min() == samples.max():
-        raise MediaError(f"{path}: the audio is silent (every sample is {int(samples.flat[0])}): DeepSpeech "
-                         "features are undefined (the authors' code returns NaN); give audio with sound")
+    check_model_flags(args)
 
 
 def make_folders(folder: Path) -> list[Path]:
@@ -139,29 +93,6 @@ def make_folders(folder: Path) -> list[Path]:
     made = [p for p in [folder, *folder.absolute().parents] if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     return made
-
-
-def weight_files(args: argparse.Namespace, features: str) -> dict[str, Path]:
-    """The generator and feature weights the flags name (or the manifest's), every missing one reported at once."""
-    from talkingface.weights import require_weights
-
-    if args.random_model is not None:
-        return {}
-    feature_flag = args.deepspeech_model_path if features == "dp1" else args.dp2_model_path
-    return require_weights({"generator": (GENERATOR_ENTRY[args.model], args.lawdnet_model_path),
-                            "features": (FEATURE_ENTRY[features], feature_flag)})
-
-
-def _device(args: argparse.Namespace) -> str:
-    import torch
-
-    from talkingface.device import resolve_device
-
-    if args.device:
-        return resolve_device(args.device)
-    if torch.cuda.is_available() and 0 <= args.gpu_index < torch.cuda.device_count():
-        return f"cuda:{args.gpu_index}"
-    return "cpu"
 
 
 @cli_main
@@ -172,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     mouth = args.mouthsize or DEFAULT_MOUTH[args.model]
 
     from lawdnet.loading import load_extractor, load_lip_sync_model
-    from lawdnet.pipeline import lip_sync_video
+    from lawdnet.pipeline import check_audio, lip_sync_video
     from lawdnet.record import write_record
     from lawdnet.template import default_cache_dir
     from talkingface.fsutil import check_input, remove_quietly
@@ -199,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise KitError(f"{record}: is a directory; the record of the run goes there (move it or choose another "
                        "output)")
     check_writable(out.parent, "output folder", create=True)
-    device = _device(args)
+    device = pick_device(args)
     backend = make_backend(args.landmarks, device=device, csv_path=args.landmarks_csv)
     model, weights = load_lip_sync_model(args.model, mouth, device, files.get("generator"), args.random_model)
     extractor = load_extractor(features, device, files.get("features"), args.random_model)

@@ -254,15 +254,15 @@ def test_lawdnet_tf_layer_does_not_depend_on_the_kit(tmp_path):
     merge = next(args for word, args in image if word == "RUN" and "from=tf," in args)
     assert merge.startswith("--mount=type=bind,from=tf,source=/opt/venv,target=/tmp/tf-venv ")
     assert not any(word in ("COPY", "ADD") for word, args in image)  # nothing of the tf stage is copied twice
-    # the tf-pins program reads the `tf` extra of this pyproject.toml
+    # the tf-pins program reads the `tf` and `serve` extras of this pyproject.toml (the service's FastAPI/uvicorn)
     program = next(args for word, args in st["tf-pins"] if word == "RUN")
     assert program.endswith("> tf.txt")
     (tmp_path / "pyproject.full.toml").write_text((REPO / "pyproject.toml").read_text())
     subprocess.run(["bash", "-o", "pipefail", "-c", program], cwd=tmp_path, check=True)
     import tomllib
 
-    wanted = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["tf"]
-    assert (tmp_path / "tf.txt").read_text().split() == wanted
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert (tmp_path / "tf.txt").read_text().split() == extras["tf"] + extras["serve"]
 
 
 def test_lawdnet_merge_program(tmp_path):

@@ -1,4 +1,5 @@
-"""Fixtures shared by the LawDNet training tests: the golden dataset's tiny training set in the authors' layout."""
+"""Fixtures shared by the LawDNet tests: the golden dataset's tiny training set in the authors' layout (training), and
+a short template video with a speech clip (the lip-sync service)."""
 from __future__ import annotations
 
 import json
@@ -40,3 +41,19 @@ def write_golden_training_set(root: Path) -> Path:
 def golden_training_root(tmp_path_factory) -> Path:
     """:func:`write_golden_training_set` in a fresh folder (once per test module)."""
     return write_golden_training_set(tmp_path_factory.mktemp("lawdnet_train"))
+
+
+#: frames of :func:`lipsync_speech` (0.32 s at 25 fps)
+SPEECH_FRAMES = 8
+
+
+@pytest.fixture(scope="session")
+def lipsync_template(make_video) -> Path:
+    """16 frames of the kit's sample talking head: a template video for the lip-sync service."""
+    return make_video.talking_head(frames=16)
+
+
+@pytest.fixture(scope="session")
+def lipsync_speech(make_video) -> Path:
+    """:data:`SPEECH_FRAMES` frames of the sample talking head with its speech (AAC): a request's audio."""
+    return make_video.talking_head(frames=SPEECH_FRAMES, audio=True)
