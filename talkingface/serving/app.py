@@ -167,6 +167,38 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         return Response(status_code=204, headers={"X-Job-Id": job.id})
 
 
+#: a refused request's unread body up to this size is read and dropped before the answer (see :func:`_drain`)
+DRAIN_LIMIT = 16 * 2**20
+DRAIN_SECONDS = 10.0
+
+
+async def _drain(request: Request, limit: int) -> bool:
+    """Read and drop the unread body of a refused POST whose ``Content-Length`` is at most ``limit``; True when done.
+
+    Closing a connection whose received data was never read makes the kernel send a reset, which can destroy the
+    answer (a 429, 503 or 401) before the client reads it: clients then see a connection error instead of the status
+    and its Retry-After. A body that is large, of unknown length, already partly read (a 413 while streaming) or
+    that does not arrive within DRAIN_SECONDS is not read: that answer closes the connection."""
+    if request.method != "POST" or getattr(request.state, "body_started", False):
+        return False
+    try:
+        length = int(request.headers.get("content-length", ""))
+    except ValueError:
+        return False
+    if not 0 <= length <= limit:
+        return False
+
+    async def read_all() -> None:
+        async for _ in request.stream():
+            pass
+
+    try:
+        await asyncio.wait_for(read_all(), DRAIN_SECONDS)
+    except Exception:                 # noqa: BLE001 - consumed already, client gone, too slow: close instead
+        return False
+    return True
+
+
 class _InternalErrors:
     """ASGI middleware: an unexpected exception becomes a generic JSON 500; its traceback goes to the log only."""
 
@@ -211,6 +243,8 @@ def create_app(processor: Processor, settings: ServeSettings) -> FastAPI:
 
     @app.exception_handler(Problem)
     async def problem_handler(request: Request, exc: Problem) -> Response:
+        if exc.close and await _drain(request, min(DRAIN_LIMIT, settings.max_upload_bytes)):
+            exc.close = False
         return exc.response()
 
     @app.exception_handler(ClientGone)

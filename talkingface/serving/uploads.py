@@ -141,6 +141,7 @@ async def receive_upload(request: Request, path: Path, max_bytes: int, idle_seco
         raise Problem(413, f"the upload is {mb(int(declared))}; the limit is {mb(max_bytes)}", close=True)
     receiver = _Receiver(path, max_bytes)
     received = 0
+    request.state.body_started = True          # a refusal from here on closes the connection (no drain: app.py)
     try:
         parser = MultipartParser(params[b"boundary"], receiver.callbacks())   # type: ignore[arg-type]
         chunks = request.stream().__aiter__()
