@@ -11,7 +11,10 @@ request: the authors' client request (``POST /upload-audio``, multipart field ``
 client count, that many asyncio clients (httpx) send requests back to back for ``--seconds``: every answer is
 counted by status (200 done, 429 queue full — the client waits the Retry-After it was given —, anything else is
 an error and printed); the latency of the 200 answers (upload -> whole mp4 received) gives p50/p90/p99, and the
-answered requests per minute the throughput. The server's ``--workers``/``--queue_size`` are flags here; its
+answered requests per minute the throughput. The floor is one job's work without the service
+(``LipSyncProcessor.process`` in this process, same template, audio and model; median of 3): at 1 client the p50
+latency minus the floor is what HTTP, the upload checks and the queue cost, and 60 / floor x workers is the most
+requests per minute any server could answer. The server's ``--workers``/``--queue_size`` are flags here; its
 /health is polled during the run (the largest queue length seen is printed: it never passes the bound). Printed
 with the load average before and after, the server's peak RSS (VmHWM), and the versions; ``--json OUT`` writes it
 all. Without ``--server_args`` the model is ``--random_model 0`` (RANDOM WEIGHTS: speed only).
@@ -62,6 +65,26 @@ def make_inputs(folder: Path, seconds: float) -> tuple[Path, Path]:
         w.setframerate(rate)
         w.writeframes(clip.tobytes())
     return video, audio
+
+
+def floor_seconds(args: argparse.Namespace, template: Path, audio: Path, work: Path, rounds: int = 3) -> float:
+    """The floor: one job's work with no HTTP, queue or upload — ``LipSyncProcessor.process`` in this process on
+    the same template, audio and (random) model; the median of ``rounds`` runs after one warm-up."""
+    from lawdnet.service import LipSyncProcessor, LipSyncServiceConfig
+
+    if args.server_args:
+        return float("nan")                           # the real model's files are the server's flags
+    p = LipSyncProcessor(LipSyncServiceConfig(template=template, mouth=args.mouth, device=args.device, random_seed=0,
+                                              landmarks=args.landmarks, batch_size=args.batch_size,
+                                              cache_dir=work / "cache"))
+    p.load()
+    times = []
+    for i in range(rounds + 1):
+        t = time.perf_counter()
+        p.process(audio, work / f"floor{i}.mp4", lambda fraction: None)
+        times.append(time.perf_counter() - t)
+    p.close()
+    return statistics.median(times[1:])
 
 
 def start_server(args: argparse.Namespace, template: Path, work: Path) -> tuple[subprocess.Popen, str]:
@@ -163,6 +186,8 @@ def main() -> int:
         template, audio_path = make_inputs(work, args.audio_seconds)
         audio = audio_path.read_bytes()
         load_before = os.getloadavg()
+        floor = floor_seconds(args, template, audio_path, work)
+        print(f"floor (one job in process, no HTTP): {floor:.2f} s", flush=True)
         t = time.perf_counter()
         proc, url = start_server(args, template, work)
         ready_s = time.perf_counter() - t
@@ -185,7 +210,8 @@ def main() -> int:
                 proc.kill()
     import torch
 
-    result = {"levels": levels, "server_ready_s": round(ready_s, 1), "server_peak_rss_mb": round(rss, 1),
+    result = {"levels": levels, "floor_s": round(floor, 3), "server_ready_s": round(ready_s, 1),
+              "server_peak_rss_mb": round(rss, 1),
               "server": {k: getattr(args, k) for k in ("device", "mouth", "workers", "queue_size", "batch_size",
                                                         "landmarks", "server_args")},
               "audio_seconds": args.audio_seconds, "seconds_per_level": args.seconds,

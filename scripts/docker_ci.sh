@@ -15,6 +15,8 @@
 #       a. the `sample` and `baseline` stages in the base image write a fresh evaluation set: byte-identical to
 #          the local one;
 #       lip-sync in the lawdnet image: 10 frames of the fresh sample, random weights at mouth 64 (no weights on CI);
+#       the lip-sync service in the lawdnet image (python -m lawdnet.serve): the authors' /upload-audio request
+#          from inside the container, compose's healthcheck, a clean stop on SIGTERM;
 #       b. ONE evaluation in evaluation-image, on the local run's evaluation_set (mounted read-only), with the
 #          local run's weights (read-only) and its resolved evaluation config: full_results.json equal to the
 #          local evaluation's, number by number;
@@ -237,6 +239,59 @@ if has_image lawdnet; then
   say "lawdnet: lip-synced 10 frames of the sample (random weights, mouth 64) in $lipsync"
 fi
 
+# the lip-sync service in the lawdnet image (python -m lawdnet.serve, as compose's lawdnet-serve runs it), still with
+# no network: the container's own loopback. A client inside it waits for /health, sends 0.4 s of a tone through the
+# authors' API (POST /upload-audio, field file) and checks the mp4; compose's healthcheck command must pass; SIGTERM
+# (docker stop) must end it with status 0.
+serve=skipped
+if has_image lawdnet; then
+  owned_dir "$work/serve"
+  t=$(date +%s)
+  sname="tfk-serve-ci-$$"
+  $DOCKER run -d --name "$sname" --network none --shm-size 2g --user "$kit_user" -v "$cdata:/data:ro" \
+    -v "$work/empty-checkpoints:/checkpoints:ro" -v "$work/serve:/outputs" \
+    --entrypoint /usr/local/bin/talkingface-entrypoint "lawdnet:$tag" python -m lawdnet.serve \
+    --template /data/gt_self/talk.mp4 --random_model 0 --mouthsize 64 --landmarks offline --device cpu \
+    --results_dir /outputs/results --template_cache /outputs/cache >/dev/null \
+    || fail "lawdnet: the service container did not start"
+  client='
+import io, sys, time, wave
+import httpx, numpy as np
+url = "http://127.0.0.1:5828"
+for _ in range(360):
+    try:
+        if httpx.get(url + "/health", timeout=5).status_code == 200:
+            break
+    except httpx.HTTPError:
+        pass
+    time.sleep(0.5)
+else:
+    sys.exit("the service was not ready in 180 s")
+buf = io.BytesIO()
+with wave.open(buf, "wb") as w:
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000)
+    w.writeframes((8000 * np.sin(np.arange(6400) * 2 * np.pi * 220 / 16000)).astype("<i2").tobytes())
+r = httpx.post(url + "/upload-audio", files={"file": ("tone.wav", buf.getvalue())}, timeout=300)
+if r.status_code != 200 or r.content[4:8] != b"ftyp":
+    sys.exit(f"/upload-audio answered {r.status_code}: {r.text[:300]}")
+print(len(r.content))
+'
+  healthcheck=$(.venv/bin/python -c 'import yaml, sys; print(yaml.safe_load(open(sys.argv[1]))["x-serve"]["healthcheck"]["test"][-1])' \
+    docker/compose.yaml 2>/dev/null || echo "import sys; sys.exit(1)")
+  if ! $DOCKER exec "$sname" python -c "$client" >"$work/container-serve.log" 2>&1 \
+     || ! $DOCKER exec "$sname" python -c "$healthcheck" >>"$work/container-serve.log" 2>&1; then
+    cat "$work/container-serve.log" >&2; $DOCKER logs "$sname" 2>&1 | tail -n 30 >&2; $DOCKER rm -f "$sname" >/dev/null
+    fail "lawdnet: the lip-sync service in the image did not answer the authors' request (or its healthcheck failed)"
+  fi
+  $DOCKER stop -t 30 "$sname" >/dev/null
+  code=$($DOCKER inspect -f '{{.State.ExitCode}}' "$sname")
+  $DOCKER logs "$sname" >"$work/container-serve-server.log" 2>&1
+  $DOCKER rm "$sname" >/dev/null
+  [ "$code" = 0 ] || { tail -n 30 "$work/container-serve-server.log" >&2; fail "lawdnet: the service exited $code on SIGTERM"; }
+  serve="$(elapsed "$t") s"
+  say "lawdnet: the lip-sync service answered the authors' /upload-audio request ($(tail -n1 "$work/container-serve.log") bytes of mp4), passed compose's healthcheck and stopped with 0 on SIGTERM, in $serve"
+fi
+
 container_eval=skipped
 if [ "${DOCKER_CI_SMOKE:-1}" = 0 ]; then
   say "DOCKER_CI_SMOKE=0: the local smoke run and the containerised evaluation are left out"
@@ -437,4 +492,4 @@ $DOCKER builder prune -f --keep-storage 24GB >/dev/null 2>&1 || true
 say "disk: $($DOCKER system df --format '{{.Type}} {{.Size}}' | tr '\n' ' ')"
 step_done "tidy"
 say "OK in $(elapsed "$t0") s (build $build_s s, containerised evaluation $container_eval, lip-sync $lipsync," \
-  "code-change rebuild $rebuild_s s)"
+  "lip-sync service $serve, code-change rebuild $rebuild_s s)"
