@@ -10,7 +10,7 @@ from typing import Sequence
 from talkingface.cli import CommandParser
 from talkingface.device import DEVICE_HELP
 from talkingface.errors import KitError, cli_main
-from talkingface.metrics.protocols import FID_DIMS, LSE_MODES, NIQE_PROTOCOLS, SPECS, SSIM_PROTOCOLS
+from talkingface.metrics.protocols import FID_DIMS, FRECHET_METHODS, LSE_MODES, NIQE_PROTOCOLS, SPECS, SSIM_PROTOCOLS
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "evaluate" / "default.yaml"
 
@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
       help="FID: at most this many evenly spaced frames per video (default: all frames)")
     a("--fid_dims", type=int, choices=FID_DIMS,
       help="FID feature dimension: 2048 = the standard pool3 protocol; smaller only for quick, non-comparable checks")
+    a("--fid_method", choices=FRECHET_METHODS,
+      help="FID's trace term: auto (default: from eigenvalues when both sets have more frames than --fid_dims, "
+           "equal to pytorch-fid's sqrtm to 1e-6 and several times faster; else sqrtm), eig, or sqrtm (pytorch-fid's "
+           "own calculate_frechet_distance, the reference)")
     a("--lse_mode", choices=LSE_MODES, help="SyncNet LSE mode")
     a("--report_examples", type=int, help="best and worst samples shown per run in report.html")
     a("--no_progress", action="store_true", help="no progress bar")
@@ -70,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = args.config or (str(DEFAULT_CONFIG) if DEFAULT_CONFIG.is_file() else None)
     options = {k: getattr(args, k) for k in ("pairs", "metrics", "device", "batch_size", "ssim_protocol",
                                              "niqe_variant", "resize", "save_visuals", "max_samples",
-                                             "fid_max_frames_per_video", "fid_dims", "lse_mode",
+                                             "fid_max_frames_per_video", "fid_dims", "fid_method", "lse_mode",
                                              "report_examples")}
     if args.no_progress:
         options["progress"] = False

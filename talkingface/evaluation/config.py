@@ -9,7 +9,7 @@ from typing import Optional
 
 from talkingface.errors import ConfigError
 from talkingface.metrics import get_spec
-from talkingface.metrics.protocols import FID_DIMS, LSE_MODES, NIQE_PROTOCOLS, SPECS, SSIM_PROTOCOLS
+from talkingface.metrics.protocols import FID_DIMS, FRECHET_METHODS, LSE_MODES, NIQE_PROTOCOLS, SPECS, SSIM_PROTOCOLS
 
 DEFAULT_METRICS = tuple(SPECS)
 
@@ -30,6 +30,7 @@ class EvaluateConfig:
     max_samples: Optional[int] = None
     fid_max_frames_per_video: Optional[int] = None
     fid_dims: int = 2048
+    fid_method: str = "auto"
     lse_mode: str = "whole-frame"
     report_examples: int = 3
     progress: bool = True
@@ -48,7 +49,7 @@ class EvaluateConfig:
         for name in self.metrics:
             get_spec(name)                  # an unknown name: one line listing the known ones (did you mean …?)
         for key, choices in (("ssim_protocol", tuple(SSIM_PROTOCOLS)), ("niqe_variant", tuple(NIQE_PROTOCOLS)),
-                             ("lse_mode", LSE_MODES)):
+                             ("lse_mode", LSE_MODES), ("fid_method", FRECHET_METHODS)):
             if getattr(self, key) not in choices:
                 raise ConfigError(f"{key}: {getattr(self, key)!r} is not one of {', '.join(choices)}")
         if self.fid_dims not in FID_DIMS:

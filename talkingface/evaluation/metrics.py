@@ -46,7 +46,7 @@ class Metrics:
 def metric_options(cfg) -> dict:
     return {"ssim": {"protocol": cfg.ssim_protocol}, "niqe": {"variant": cfg.niqe_variant},
             "lse_c": {"mode": cfg.lse_mode}, "lse_d": {"mode": cfg.lse_mode},
-            "fid": {"batch_size": cfg.batch_size, "dims": cfg.fid_dims}}
+            "fid": {"batch_size": cfg.batch_size, "dims": cfg.fid_dims, "method": cfg.fid_method}}
 
 
 def build_metrics(cfg, device: str, factory: Optional[Callable] = None) -> Metrics:

@@ -23,6 +23,9 @@ SSIM_PROTOCOLS = {
 FID_PROTOCOL = ("FID, pytorch-fid: InceptionV3 pt_inception-2015-12-05 weights, pool3 2048-d, bilinear resize "
                 "to 299 without antialias, float64 statistics, scipy sqrtm")
 FID_DIMS = (64, 192, 768, 2048)          # pytorch-fid's blocks; only 2048 is the standard FID
+#: how FID's trace term tr √(Σ1 Σ2) is computed (talkingface.metrics.fid): auto = from eigenvalues when both sets
+#: have more images than dims (full-rank: equal to sqrtm to 1e-6 relative), else pytorch-fid's scipy sqrtm
+FRECHET_METHODS = ("auto", "eig", "sqrtm")
 LPIPS_PROTOCOL = "LPIPS v0.1 AlexNet (lpips package), inputs scaled to [-1,1], per frame"
 LSE_PROTOCOL = ("LSE (syncnet_python SyncNetInstance.evaluate): 25 fps, 224x224 frames after JPEG round trip, "
                 "16 kHz MFCC, 5-frame windows, vshift 15; LSE-D = min mean distance, LSE-C = median - min")

@@ -51,10 +51,11 @@ def _ssim_factory(spec: MetricSpec, device: str = "cpu", protocol: str = "standa
     return SsimMetric(spec, device=device, protocol=protocol)
 
 
-def _fid_factory(spec: MetricSpec, device: str = "cpu", weights=None, dims: int = 2048, batch_size: int = 50) -> Any:
+def _fid_factory(spec: MetricSpec, device: str = "cpu", weights=None, dims: int = 2048, batch_size: int = 50,
+                 method: str = "auto") -> Any:
     from talkingface.metrics.fid import FidMetric
 
-    return FidMetric(spec, device=device, weights=weights, dims=dims, batch_size=batch_size)
+    return FidMetric(spec, device=device, weights=weights, dims=dims, batch_size=batch_size, method=method)
 
 
 def _lpips_factory(spec: MetricSpec, device: str = "cpu", backbone_weights=None, linear_weights=None) -> Any:

@@ -8,7 +8,7 @@ import pytest
 import torch
 from _metric_images import crops
 
-from talkingface.errors import WeightsError
+from talkingface.errors import KitError, WeightsError
 from talkingface.metrics import NotComputable, SetResult, create_metric, fid
 from talkingface.metrics.fid import FidMetric, fingerprint_files, frechet_distance
 
@@ -67,6 +67,35 @@ def test_frechet_distance_equals_pytorch_fid():
     x, y = rng.normal(size=(5, 16)), rng.normal(size=(5, 16))
     args = (x.mean(0), np.cov(x, rowvar=False), y.mean(0), np.cov(y, rowvar=False))
     assert frechet_distance(*args) == pytest.approx(calculate_frechet_distance(*args), rel=1e-6)
+
+
+def realistic_features(n: int, dims: int, seed: int, shift: float = 0.0) -> np.ndarray:
+    """Non-negative, correlated rows with a decaying spectrum, like pool3 activations (ReLU then average pool)."""
+    rng = np.random.default_rng(seed)
+    mix = rng.normal(size=(dims, dims)) * (1.0 / np.arange(1, dims + 1)) ** 0.7
+    return np.maximum(rng.normal(shift, 1.0, size=(n, dims)) @ mix.T, 0.0)
+
+
+@pytest.mark.parametrize("dims,n", [(64, 300), (512, 900)])
+def test_the_eigenvalue_trace_equals_pytorch_fids_sqrtm(dims, n):
+    """Full-rank covariances (N > dims): the eigenvalue route equals pytorch-fid's own sqrtm-based value to 1e-6."""
+    from pytorch_fid.fid_score import calculate_frechet_distance
+
+    x, y = realistic_features(n, dims, 1), realistic_features(n + 7, dims, 2, shift=0.2)
+    args = (x.mean(0), np.cov(x, rowvar=False), y.mean(0), np.cov(y, rowvar=False))
+    want = calculate_frechet_distance(*args)
+    assert frechet_distance(*args, method="eig") == pytest.approx(want, rel=1e-6)
+    assert frechet_distance(*args, method="sqrtm") == pytest.approx(want, rel=1e-12)
+
+
+def test_auto_takes_eigenvalues_only_for_full_rank_sets(fid_weights):
+    from talkingface.metrics.fid import frechet_method
+
+    assert frechet_method("auto", 3000, 2049, 2048) == "eig"
+    assert frechet_method("auto", 3000, 2048, 2048) == "sqrtm"        # rank-deficient: pytorch-fid's offset path
+    assert frechet_method("sqrtm", 5000, 5000, 2048) == "sqrtm"
+    with pytest.raises(KitError, match="method must be one of auto, eig, sqrtm"):
+        create_metric("fid", weights=fid_weights["path"], dims=64, method="schur")
 
 
 def test_set_metric_api_batches_and_iterables(fid_weights, tmp_path):

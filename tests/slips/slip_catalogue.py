@@ -250,6 +250,10 @@ SLIPS: tuple[Slip, ...] = (
          "reverse=not lower)", "reverse=lower)",
          "lower_is_better inverted when ranking samples: the best examples shown as the worst",
          ("tests/report/test_report_readable.py::test_best_worst_only_when_n_allows",), fast=True),
+    Slip("fid-eig-symmetric-product", "metrics", "talkingface/metrics/fid.py",
+         "    m = root @ sigma2 @ root\n", "    m = sigma1 @ sigma2\n",
+         "Σ1 Σ2 taken as it is for the eigenvalues: it is not symmetric, and eigvalsh reads only one triangle",
+         ("tests/metrics/test_fid.py::test_the_eigenvalue_trace_equals_pytorch_fids_sqrtm",)),
     # --- the lip-sync service ---------------------------------------------------------------------------------
     Slip("serve-no-drain", "serving", "talkingface/serving/app.py",
          "DRAIN_LIMIT = 16 * 2**20\n", "DRAIN_LIMIT = 0\n",
