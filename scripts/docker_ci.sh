@@ -257,7 +257,8 @@ if has_image lawdnet; then
   client='
 import io, sys, time, wave
 import httpx, numpy as np
-url = "http://127.0.0.1:5828"
+host = "127.0.0.1"                   # the container'"'"'s own loopback
+url = f"http://{host}:5828"
 for _ in range(360):
     try:
         if httpx.get(url + "/health", timeout=5).status_code == 200:
