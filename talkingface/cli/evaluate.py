@@ -1,5 +1,9 @@
 """`python -m talkingface evaluate` — score generated folders of an evaluation set; a thin CLI over
-talkingface.evaluation.evaluate. Flags override config/evaluate/default.yaml (or --config)."""
+talkingface.evaluation.evaluate. Flags override config/evaluate/default.yaml (or --config).
+
+Scale-out (docs/scale_out.md): ``--shard i/n`` scores one part and writes no report (a later run without --shard
+merges); under ``torchrun --nproc_per_node N -m talkingface evaluate …`` every rank scores its part, rank 0 merges.
+"""
 from __future__ import annotations
 
 import argparse
@@ -63,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     a("--lse_mode", choices=LSE_MODES, help="SyncNet LSE mode")
     a("--report_examples", type=int, help="best and worst samples shown per run in report.html")
     a("--no_progress", action="store_true", help="no progress bar")
+    a("--shard", metavar="I/N",
+      help="score only the samples at positions I, I+N, I+2N, … of every run (0 <= I < N; job arrays: Slurm, "
+           "Kubernetes indexed jobs) into <output_path>/results_cache.shard-I-of-N.jsonl, writing no report; once "
+           "every shard is done, the same command without --shard merges them (nothing is scored twice) and writes "
+           "the reports. Under torchrun leave it out: each rank takes shard RANK/WORLD_SIZE and rank 0 merges")
+    a("--shard_wait_minutes", type=float,
+      help="torchrun: how long a rank that finished its shard waits for the others before giving up (default 120)")
     return p
 
 
@@ -75,13 +86,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = {k: getattr(args, k) for k in ("pairs", "metrics", "device", "batch_size", "ssim_protocol",
                                              "niqe_variant", "resize", "save_visuals", "max_samples",
                                              "fid_max_frames_per_video", "fid_dims", "fid_method", "lse_mode",
-                                             "report_examples")}
+                                             "report_examples", "shard", "shard_wait_minutes")}
     if args.no_progress:
         options["progress"] = False
     dirs = None
     if args.generate_dirs:
         dirs = [d.strip() for item in args.generate_dirs for d in item.split(",") if d.strip()]
-    results = evaluate(args.base_dir, dirs, args.output_path, config=config, **options)
+    results = evaluate(args.base_dir, dirs, args.output_path, config=config, distributed=True, **options)
+    if "shard" in results:                   # one part of a split run: no reports here
+        from talkingface.evaluation import shard_message
+
+        print(shard_message(results))
+        return 0
     out = Path(results["args"]["output_path"])
     from talkingface.report import summary_text
 

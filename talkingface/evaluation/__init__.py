@@ -6,9 +6,10 @@
 One module per job: ``config`` (options), ``plan`` (which files are scored against which), ``frames`` (streaming
 images and videos, paired by index), ``metrics`` (the metric objects of a run), ``batcher`` (frames of consecutive
 samples batched through every metric), ``cache`` (resume), ``run`` (one generated folder), ``aggregate`` (means, N,
-notes), ``runner`` (all runs and the reports).
+notes), ``fidstats`` (FID's statistics in a fixed order), ``runner`` (all runs and the reports; shards and their merge,
+docs/scale_out.md).
 """
 from talkingface.evaluation.config import EvaluateConfig
-from talkingface.evaluation.runner import evaluate, run_evaluation
+from talkingface.evaluation.runner import evaluate, run_evaluation, shard_message
 
-__all__ = ["EvaluateConfig", "evaluate", "run_evaluation"]
+__all__ = ["EvaluateConfig", "evaluate", "run_evaluation", "shard_message"]

@@ -20,6 +20,12 @@ mid-line leaves a partial last line, which the next run drops (``dropped_lines``
 with an OutputError: it is not retried, because after a failed fsync the kernel may have dropped the unwritten
 pages and a second fsync can report success without them (the line stays in the file; the next run reads it if it
 is whole and scores the sample again if it is not).
+
+Shards (``--shard i/n``, torchrun's ranks; docs/scale_out.md): a shard writes its lines into a file of its own,
+``results_cache.shard-<i>-of-<n>.jsonl``, so processes never append to the same file. Every process reads the main
+file and every shard file present (oldest first, the last line of a key wins), so the merge — a run without
+``shard`` — finds each sample a shard scored. Only the process's own file is ever cut back; a partial last line of
+another file (a shard still writing) is skipped, not removed.
 """
 from __future__ import annotations
 
@@ -35,7 +41,15 @@ from talkingface.errors import OutputError, describe_os_error
 from talkingface.fsutil import atomic_path, file_stamp
 
 CACHE_NAME = "results_cache.jsonl"
+SHARD_PATTERN = "results_cache.shard-*-of-*.jsonl"
 CACHE_VERSION = 2
+
+
+def shard_cache_name(shard: tuple[int, int]) -> str:
+    """The resume-cache file of shard ``(i, n)``."""
+    return f"results_cache.shard-{shard[0]}-of-{shard[1]}.jsonl"
+
+
 def sample_key(run: str, sample, options: dict) -> str:
     """A stable hash of the files of a sample and the options every metric's value depends on (``options``)."""
     payload = {"v": CACHE_VERSION, "run": run, "sample": sample.sample, "same": sample.same_identity,
@@ -77,24 +91,33 @@ def present(record: dict, names: list, groups: list) -> dict:
 
 
 class ResultCache:
-    """Append-only JSONL of finished samples: ``get(key)`` → ``{"record", "metrics"}`` or None; ``put``."""
+    """Append-only JSONL of finished samples: ``get(key)`` → ``{"record", "metrics"}`` or None; ``put``.
 
-    def __init__(self, output_path: Path):
-        self.path = Path(output_path) / CACHE_NAME
-        self.feature_dir = Path(output_path) / "cache" / "fid"
+    ``shard`` (i, n) writes ``results_cache.shard-<i>-of-<n>.jsonl`` instead of ``results_cache.jsonl``; lines are
+    read from both kinds of file either way. ``shard_files``: the names of the shard files read (the own one aside)."""
+
+    def __init__(self, output_path: Path, shard: Optional[tuple[int, int]] = None):
+        out = Path(output_path)
+        self.path = out / (CACHE_NAME if shard is None else shard_cache_name(shard))
+        self.feature_dir = out / "cache" / "fid"
         self.records: dict[str, dict] = {}
         self.dropped_lines = 0
-        self._load()
+        files = [p for p in [out / CACHE_NAME, *sorted(out.glob(SHARD_PATTERN))] if p.is_file() or p == self.path]
+        self.shard_files = [p.name for p in files if p.name != CACHE_NAME and p != self.path]
+        for path in sorted(files, key=_age):
+            self._load(path, own=path == self.path)
         self._fd: Optional[int] = None
 
-    def _load(self) -> None:
-        if not self.path.exists():
+    def _load(self, path: Path, own: bool) -> None:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
             return
-        data = self.path.read_bytes()
         end = data.rfind(b"\n") + 1
         if end < len(data):                      # a kill mid-line: cut the partial tail so appends start clean
-            with self.path.open("r+b") as fh:
-                fh.truncate(end)
+            if own:
+                with path.open("r+b") as fh:
+                    fh.truncate(end)
             self.dropped_lines += 1
         for line in data[:end].splitlines():
             try:
@@ -158,10 +181,35 @@ class ResultCache:
         with atomic_path(path, fsync=True) as tmp:
             np.save(tmp, np.asarray(feats, dtype=np.float32))
 
+    # FID features of one reference (ground-truth) file, with the size of its frames (talkingface.evaluation.fidstats)
+    def get_reference_features(self, key: str) -> Optional[tuple[np.ndarray, tuple]]:
+        path = self.feature_dir / f"{key}.npz"
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                return f["feats"], tuple(int(v) for v in f["shape"])
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def put_reference_features(self, key: str, feats: np.ndarray, shape: tuple) -> None:
+        path = self.feature_dir / f"{key}.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path, fsync=True) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, feats=np.asarray(feats, dtype=np.float32), shape=np.asarray(shape, dtype=np.int64))
+
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def _age(path: Path) -> tuple:
+    """Oldest file first (its lines are overridden by later files' lines of the same key); then by name."""
+    try:
+        return (path.stat().st_mtime_ns, path.name)
+    except OSError:
+        return (float("inf"), path.name)
 
 
 def _plain(value: Any) -> Any:

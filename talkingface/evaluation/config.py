@@ -1,6 +1,7 @@
 """The evaluation runner's options: a dataclass loaded from YAML (config/evaluate/default.yaml) via talkingface.config.
 
 The dataclass defaults equal config/evaluate/default.yaml (a test checks it), so the library works without the file.
+``shard`` (``"i/n"``) makes the process score one deterministic part of every run (docs/scale_out.md).
 """
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ class EvaluateConfig:
     lse_mode: str = "whole-frame"
     report_examples: int = 3
     progress: bool = True
+    shard: Optional[str] = None              # "i/n": score only the samples at positions i, i+n, i+2n, … (no reports)
+    shard_wait_minutes: float = 120.0        # torchrun: how long a finished rank waits for the others
 
     def validate(self) -> "EvaluateConfig":
         """Normalise list-like fields and check the choices; a ConfigError names the bad key."""
@@ -61,4 +64,27 @@ class EvaluateConfig:
                 continue
             if not isinstance(value, int) or isinstance(value, bool) or value < (0 if key == "report_examples" else 1):
                 raise ConfigError(f"{key}: expected a positive integer, got {value!r}")
+        if self.shard is not None:
+            self.shard = format_shard(parse_shard(self.shard))
+        wait = self.shard_wait_minutes
+        if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not wait > 0:
+            raise ConfigError(f"shard_wait_minutes: expected a positive number of minutes, got {wait!r}")
         return self
+
+
+def parse_shard(value) -> tuple[int, int]:
+    """``"i/n"`` → (i, n) with 0 <= i < n; a ConfigError line otherwise."""
+    text = str(value).strip()
+    index, sep, count = text.partition("/")
+    try:
+        i, n = int(index), int(count)
+    except ValueError:
+        i = n = -1
+    if not sep or n < 1 or not 0 <= i < n:
+        raise ConfigError(f"shard: {text!r} is not i/n with 0 <= i < n (e.g. 0/4, 1/4, 2/4, 3/4: four processes "
+                          f"that each score every fourth sample)")
+    return i, n
+
+
+def format_shard(shard: tuple[int, int]) -> str:
+    return f"{shard[0]}/{shard[1]}"

@@ -5,6 +5,11 @@ FID compares all frames of the run's generated files with the real frames of its
 the generator copied; with --pairs, the distinct gt files the pairs name). Reference statistics are cached in
 ``<output_path>/cache/fid_ref_<hash>.npz`` (hash of the files' names, sizes, mtimes and the FID options): the output
 folder, not the evaluation set, because the set may be mounted read-only.
+
+FID's statistics are built in a fixed order (talkingface.evaluation.fidstats), so resumed and merged runs give one
+process's numbers. With ``shard`` (i, n) only the samples at positions i, i+n, … are scored, their records carry
+``"shard": "i/n"``, the shard's part of the reference files is encoded into the feature cache, and no FID is
+computed: ``score()`` then returns counts only (:meth:`RunScorer.shard_summary`).
 """
 from __future__ import annotations
 
@@ -19,16 +24,21 @@ from talkingface.errors import KitError, MediaError, one_line
 from talkingface.evaluation.aggregate import run_result
 from talkingface.evaluation.batcher import Batcher, SampleState
 from talkingface.evaluation.cache import merge_records, present, sample_key, stale_metrics
+from talkingface.evaluation.config import format_shard
+from talkingface.evaluation.fidstats import PlanOrder, ReferenceSet, reference_stats_path
 from talkingface.evaluation.frames import FrameFile, PairedStream, fid_stride
 from talkingface.evaluation.metrics import options_hash
-from talkingface.fsutil import file_stamp, write_bytes_atomic
+from talkingface.fsutil import write_bytes_atomic
 from talkingface.generated import provenance_of
 from talkingface.report.visuals import encode_png, middle_frame, side_by_side
 
 
 class RunScorer:
-    def __init__(self, plan, metrics, cfg, cache, output_path: Path, log=None):
+    def __init__(self, plan, metrics, cfg, cache, output_path: Path, log=None, shard=None):
         self.plan, self.metrics, self.cfg, self.cache = plan, metrics, cfg, cache
+        self.shard = shard                             # (i, n): score positions i, i+n, … only; None: all
+        self.positions = [i for i in range(len(plan.samples)) if shard is None or i % shard[1] == shard[0]]
+        self.order = None                              # PlanOrder of the generated FID features
         self.out = Path(output_path)
         self.log = log or logging.getLogger(__name__).warning
         self.fid = None
@@ -53,6 +63,10 @@ class RunScorer:
                 except KitError as exc:
                     self.fid_note = one_line(exc)
             self._score_samples(records)
+        if self.shard is not None:
+            if self.fid is not None:
+                self._fid_reference_part()
+            return self.shard_summary(records)
         fid_result = self._fid_result() if self.fid is not None else None
         seconds = {**(self.batcher.seconds if self.batcher else {}), **self.seconds,
                    "total": time.perf_counter() - self.t0}
@@ -60,24 +74,31 @@ class RunScorer:
                           counts={"n_cached": self.n_cached, "n_computed": self.n_computed}, seconds=seconds,
                           provenance=provenance_of(plan.generated_dir) if plan.error is None else None)
 
+    def shard_summary(self, records: list) -> dict:
+        """What a shard did in this run: its samples, how many came from the cache, were scored, failed."""
+        return {"name": self.plan.name, "error": self.plan.error, "n_samples": len(self.positions),
+                "n_cached": self.n_cached, "n_computed": self.n_computed, "warnings": list(self.plan.warnings),
+                "n_failed": sum(1 for r in records if r is not None and r.get("error"))}
+
     def _score_samples(self, records: list) -> None:
         from tqdm import tqdm
 
         batcher = Batcher(self.metrics, self.cfg.batch_size, self.fid)
         self.batcher = batcher
+        self.order = PlanOrder(self.fid, self.positions) if self.fid is not None else None
         open_states: list = []
-        bar = tqdm(total=len(self.plan.samples), desc=self.plan.name, unit="sample", file=sys.stderr,
+        desc = self.plan.name if self.shard is None else f"{self.plan.name} [{format_shard(self.shard)}]"
+        bar = tqdm(total=len(self.positions), desc=desc, unit="sample", file=sys.stderr,
                    disable=not self.cfg.progress, dynamic_ncols=True)
         try:
-            for i, sample in enumerate(self.plan.samples):
+            for i in self.positions:
+                sample = self.plan.samples[i]
                 key = sample_key(self.plan.name, sample, self.key_options)
                 entry = self.cache.get(key)
                 wanted = self._wanted(sample)
                 stale = stale_metrics(entry, wanted - {"fid"}, self.metrics.keys)
                 failed = entry is not None and bool(entry["record"].get("error"))
                 feats = self.cache.get_features(self._fkey(key)) if "fid" in wanted and not failed else None
-                if feats is not None:
-                    self.fid.add_generated_features(feats)
                 if entry is not None and not stale:
                     records[i] = present(entry["record"], self.metrics.per_sample, self._groups)
                     self.n_cached += 1
@@ -86,9 +107,13 @@ class RunScorer:
                         state = SampleState(sample, key, {"fid"}, fid_max=self.cfg.fid_max_frames_per_video)
                         self._stream(state, batcher)
                         open_states.append((i, state, None, False))
+                    else:
+                        self._fid_done(i, feats)
                 else:                               # scored for the metrics the cache cannot give, merged with it
                     if "fid" in wanted and feats is None:
                         stale.add("fid")
+                    else:
+                        self._fid_done(i, feats)
                     state = SampleState(sample, key, stale, fid_max=self.cfg.fid_max_frames_per_video)
                     self._stream(state, batcher)
                     self._video_metrics(state)
@@ -99,6 +124,11 @@ class RunScorer:
         finally:
             bar.close()
         assert not open_states, "samples left unfinished"
+        assert self.order is None or self.order.complete, "FID features left unadded"
+
+    def _fid_done(self, i: int, feats) -> None:
+        if self.order is not None:
+            self.order.done(i, feats)
 
     def _fkey(self, key: str) -> str:
         return f"{key}_{self.fid_tag}"
@@ -202,15 +232,19 @@ class RunScorer:
             if not state.streamed or state.pending > 0:
                 left.append((i, state, base, scored))
                 continue
-            if self.fid is not None and state.error is None and state.fid_feats:
-                feats = np.concatenate(state.fid_feats)
-                self.fid.add_generated_features(feats)
-                self.cache.put_features(self._fkey(state.key), feats)
+            if self.fid is not None and "fid" in state.wanted:
+                feats = None
+                if state.error is None and state.fid_feats:
+                    feats = np.concatenate(state.fid_feats)
+                    self.cache.put_features(self._fkey(state.key), feats)
+                self._fid_done(i, feats)
             if not scored:                          # FID features of a cached sample only
                 continue
             if self.cfg.save_visuals and state.error is None:
                 self._save_visual(state)
             record = merge_records(base and base["record"], state.record(), state.wanted)
+            if self.shard is not None:
+                record["shard"] = format_shard(self.shard)
             keys = {**(base["metrics"] if base else {}), **{n: self.metrics.keys[n] for n in self.metrics.per_sample}}
             self.cache.put(state.key, record, keys)
             records[i] = present(record, self.metrics.per_sample, self._groups)
@@ -231,15 +265,18 @@ class RunScorer:
             state.notes.append(f"visual not written: {one_line(exc)}")
 
     # ------------------------------------------------------------------ FID
+    def _reference_set(self) -> ReferenceSet:
+        return ReferenceSet(self.fid, self.cache, self.fid_tag, self.cfg, self.plan.warnings, self.log)
+
     def _fid_result(self):
         files = self.plan.fid_reference
         if not files:
             return None, "no real frames for the FID reference set (ground-truth folder missing or empty)"
-        cache_path = self.out / "cache" / f"fid_ref_{options_hash([self.fid_tag, [file_stamp(f) for f in files]])}.npz"
+        cache_path = reference_stats_path(self.out, self.fid_tag, files)
         start = time.perf_counter()
         try:
             if not self.fid.reference_from_cache(cache_path):
-                self._fid_reference(files)
+                self._reference_set().add_all(files)
                 cache_path.parent.mkdir(parents=True, exist_ok=True)
                 self.fid.save_reference_cache(cache_path)
             self.seconds["fid reference"] = time.perf_counter() - start
@@ -250,34 +287,12 @@ class RunScorer:
         except KitError as exc:
             return None, one_line(exc)
 
-    def _fid_reference(self, files: list) -> None:
-        bs, buf, shape = self.cfg.batch_size, [], None
-
-        def flush():
-            if buf:
-                self.fid.add_reference(np.concatenate(buf))
-                buf.clear()
-
-        for path in files:
-            try:
-                with FrameFile(path) as f:
-                    stride = fid_stride(f.count, self.cfg.fid_max_frames_per_video)
-                    limit, pos, taken = self.cfg.fid_max_frames_per_video, 0, 0
-                    for chunk in f.chunks(bs):
-                        sel = chunk[(np.arange(pos, pos + len(chunk)) % stride) == 0]
-                        pos += len(chunk)
-                        if limit:
-                            sel = sel[:max(0, limit - taken)]
-                        taken += len(sel)
-                        if not len(sel):
-                            continue
-                        if shape is not None and sel.shape[1:] != shape:
-                            flush()
-                        shape = sel.shape[1:]
-                        buf.append(sel)
-                        if sum(len(b) for b in buf) >= bs:
-                            flush()
-            except (KitError, OSError) as exc:
-                self.plan.warnings.append(f"FID reference: skipped {path} ({one_line(exc)})")
-                self.log(f"FID reference: skipped {path} ({one_line(exc)})")
-        flush()
+    def _fid_reference_part(self) -> None:
+        """A shard's part of the reference set: files i, i+n, … encoded into the feature cache for the merge
+        (nothing to do when the merge's reference statistics are cached already)."""
+        files = self.plan.fid_reference
+        if not files or self.fid.reference_from_cache(reference_stats_path(self.out, self.fid_tag, files)):
+            return
+        start = time.perf_counter()
+        self._reference_set().encode_part(files, range(self.shard[0], len(files), self.shard[1]))
+        self.seconds["fid reference"] = time.perf_counter() - start

@@ -5,6 +5,7 @@ Reports: summary.md, evaluation_summary.txt, per_sample.csv, report.html, paper_
 ``full_results.json`` schema (written by :mod:`talkingface.evaluation`)::
 
     {"kit_version", "created", "environment": {torch, device, ffmpeg, …}, "args": {resolved runner options},
+     "sharding": None | {"world_size", "shards": {"i/n" | "unsharded": samples}, "launcher"?},
      "runs": [{"name", "mode": "self"|"cross"|"mixed", "generated_dir", "reference_dir", "source_dir",
                "n_samples", "n_failed", "n_evaluated", "n_cached", "n_computed", "n_frames", "error", "warnings",
                "seconds": {metric or stage: seconds spent},
@@ -14,8 +15,10 @@ Reports: summary.md, evaluation_summary.txt, per_sample.csv, report.html, paper_
                              "length_mismatch", "flagged", "notes"},
                "metrics": {name: {"value", "std", "n", "n_frames"|"n_reference", "protocol", "lower_is_better",
                                   "kind", "note"}},
+               "sharding": None | {"world_size", "shards": {...}},
                "samples": [{"sample", "generated", "reference", "source", "same_identity", "n_frames", "error",
-                            "values": {name: float}, "not_computable": {name: reason}, "notes", "extras"}]}]}
+                            "values": {name: float}, "not_computable": {name: reason}, "notes", "extras",
+                            "shard": None | "i/n" (the shard that scored it; docs/scale_out.md)}]}]}
 
 Every table states the protocol (a numbered footnote) and N next to each number. ``value`` is null when a metric
 was not computed; ``note`` then says why (missing weights, cross-identity set, …). ``provenance`` and

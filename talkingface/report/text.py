@@ -111,8 +111,9 @@ def per_sample_csv(results: dict) -> str:
     names = metric_names(results["runs"])
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
+    sharded = bool(results.get("sharding"))       # a merged sharded run: which shard scored each sample
     writer.writerow(["run", "label", "mode", "sample", "generated", "reference", "source", "n_frames", "error"]
-                    + names + ["not_computable", "notes"])
+                    + names + ["not_computable", "notes"] + (["shard"] if sharded else []))
     for run in results["runs"]:
         label = full_label(run)
         for s in run.get("samples", []):
@@ -121,5 +122,6 @@ def per_sample_csv(results: dict) -> str:
                              s.get("reference") or "", s.get("source") or "", s.get("n_frames"), s.get("error") or ""]
                             + ["" if values.get(n) is None else repr(float(values[n])) for n in names]
                             + ["; ".join(f"{k}: {v}" for k, v in s.get("not_computable", {}).items()),
-                               "; ".join(s.get("notes", []))])
+                               "; ".join(s.get("notes", []))]
+                            + ([s.get("shard") or "this process"] if sharded else []))
     return buf.getvalue()
