@@ -115,10 +115,9 @@ def ssim_batch(generated, reference, protocol: str = "standard", device: str = "
 
 
 def _ssim_numpy(a, b, protocol, cov_norm, data_range, scale, pad) -> np.ndarray:
-    """CPU path: scipy.ndimage's filters (the ones skimage calls) image by image, each image's five maps (x, y, x²,
-    y², xy) stacked channels-first so every filtered plane is contiguous and stays in cache — filtering the whole
-    (N,H,W,3) chunk at once was 3-4x slower per image than skimage. Images run on a few threads (scipy's filters
-    release the GIL)."""
+    """CPU path: scipy.ndimage's filters (the ones skimage calls) on one contiguous (H, W) plane at a time, as
+    skimage does — filtering the whole (N,H,W,3) chunk at once was 3-4x slower per image, a (5,3,H,W) stack per
+    image 1.5x — with the images spread over a thread pool (scipy's filters release the GIL: 2 threads ~1.8x)."""
     from concurrent.futures import ThreadPoolExecutor
 
     def one(i: int) -> float:
@@ -135,22 +134,26 @@ def _ssim_image(a, b, protocol, cov_norm, data_range, scale, pad) -> float:
     """SSIM of one (H,W,3) uint8 pair: the mean over channels of each channel's mean SSIM map inside the border."""
     from scipy import ndimage
 
-    x = a.transpose(2, 0, 1).astype(np.float64)
-    y = b.transpose(2, 0, 1).astype(np.float64)
-    if scale != 1.0:
-        x, y = x / 255.0, y / 255.0
-    maps = np.stack([x, y, x * x, y * y, x * y])               # (5, 3, H, W)
     if protocol == "standard":
-        f = ndimage.gaussian_filter(maps, sigma=1.5, truncate=3.5, mode="reflect", axes=(2, 3))
+        def filt(v):
+            return ndimage.gaussian_filter(v, sigma=1.5, truncate=3.5, mode="reflect")
     else:
-        f = ndimage.uniform_filter(maps, size=7, axes=(2, 3))
-    ux, uy, uxx, uyy, uxy = f
-    vx = cov_norm * (uxx - ux * ux)
-    vy = cov_norm * (uyy - uy * uy)
-    vxy = cov_norm * (uxy - ux * uy)
-    smap = _ssim_formula(ux, uy, vx, vy, vxy, data_range)
-    h, w = smap.shape[1:]
-    return float(smap[:, pad:h - pad, pad:w - pad].mean(axis=(1, 2), dtype=np.float64).mean())
+        def filt(v):
+            return ndimage.uniform_filter(v, size=7)
+    means = []
+    for c in range(a.shape[2]):
+        x = np.ascontiguousarray(a[..., c], dtype=np.float64)
+        y = np.ascontiguousarray(b[..., c], dtype=np.float64)
+        if scale != 1.0:                                    # the fomm protocol's float [0, 1] images
+            x, y = x / 255.0, y / 255.0
+        ux, uy = filt(x), filt(y)
+        vx = cov_norm * (filt(x * x) - ux * ux)
+        vy = cov_norm * (filt(y * y) - uy * uy)
+        vxy = cov_norm * (filt(x * y) - ux * uy)
+        smap = _ssim_formula(ux, uy, vx, vy, vxy, data_range)
+        h, w = smap.shape
+        means.append(smap[pad:h - pad, pad:w - pad].mean(dtype=np.float64))
+    return float(np.mean(means))
 
 
 def _ssim_torch(a, b, taps_np, cov_norm, data_range, scale, pad, device) -> np.ndarray:
