@@ -57,9 +57,11 @@ def output_path(pair: PairRow, folder: str | Path) -> Path:
 
 def generate(model, pairs: list[PairRow], folder: GeneratedFolder, *, relative: bool = True,
              adapt_scale: bool = False, batch_size: int | None = None, progress: bool = True,
-             crop=None) -> GenerateSummary:
+             crop=None, desc: str = "generate") -> GenerateSummary:
     """Write one output per pair into the generated ``folder``, skipping outputs its maker already made. ``crop``:
-    a :class:`dagan.framing.FaceCrop` (crop settings belong in the folder's maker; a pair without a face fails)."""
+    a :class:`dagan.framing.FaceCrop` (crop settings belong in the folder's maker; a pair without a face fails).
+    ``pairs`` may be one shard's part of the list (``talkingface.shards.take_shard``) when the folder is that
+    shard's (``GeneratedFolder(..., shard=(i, n))``); ``desc`` labels the progress bar."""
     from tqdm import tqdm
 
     from dagan.framing import frame_source
@@ -67,7 +69,7 @@ def generate(model, pairs: list[PairRow], folder: GeneratedFolder, *, relative: 
     from talkingface.media import read_image, write_image
 
     summary = GenerateSummary()
-    for pair in tqdm(pairs, unit="pair", desc="generate", disable=not progress):
+    for pair in tqdm(pairs, unit="pair", desc=desc, disable=not progress):
         out = output_path(pair, folder.folder)
         if folder.done(out.name):
             summary.skipped.append(pair.id)

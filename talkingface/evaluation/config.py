@@ -11,6 +11,7 @@ from typing import Optional
 from talkingface.errors import ConfigError
 from talkingface.metrics import get_spec
 from talkingface.metrics.protocols import FID_DIMS, FRECHET_METHODS, LSE_MODES, NIQE_PROTOCOLS, SPECS, SSIM_PROTOCOLS
+from talkingface.shards import format_shard, parse_shard
 
 DEFAULT_METRICS = tuple(SPECS)
 
@@ -71,20 +72,3 @@ class EvaluateConfig:
             raise ConfigError(f"shard_wait_minutes: expected a positive number of minutes, got {wait!r}")
         return self
 
-
-def parse_shard(value) -> tuple[int, int]:
-    """``"i/n"`` → (i, n) with 0 <= i < n; a ConfigError line otherwise."""
-    text = str(value).strip()
-    index, sep, count = text.partition("/")
-    try:
-        i, n = int(index), int(count)
-    except ValueError:
-        i = n = -1
-    if not sep or n < 1 or not 0 <= i < n:
-        raise ConfigError(f"shard: {text!r} is not i/n with 0 <= i < n (e.g. 0/4, 1/4, 2/4, 3/4: four processes "
-                          f"that each score every fourth sample)")
-    return i, n
-
-
-def format_shard(shard: tuple[int, int]) -> str:
-    return f"{shard[0]}/{shard[1]}"

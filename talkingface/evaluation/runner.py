@@ -25,14 +25,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import logging
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from talkingface.config import load_config, save_resolved, to_dict
 from talkingface.device import resolve_device
-from talkingface.errors import ConfigError, KitError, one_line
+from talkingface.errors import ConfigError, KitError
 from talkingface.evalset import INPUT_FOLDERS
 from talkingface.evaluation.cache import ResultCache
 from talkingface.evaluation.config import EvaluateConfig, format_shard, parse_shard
@@ -42,6 +41,7 @@ from talkingface.evaluation.run import RunScorer
 from talkingface.outputs import check_writable, refuse_input
 from talkingface.provenance import environment, kit_version
 from talkingface.report import write_reports as _write_reports
+from talkingface.shards import gather_failures, torchrun_rank, torchrun_world_size
 
 __all__ = ["evaluate", "run_evaluation", "EvaluateConfig", "shard_message", "torchrun_world_size"]
 
@@ -207,15 +207,6 @@ def shard_message(result: dict) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- torchrun
-def torchrun_world_size() -> int:
-    """``WORLD_SIZE`` of torchrun's environment (1 when unset)."""
-    value = os.environ.get("WORLD_SIZE", "1")
-    try:
-        return int(value)
-    except ValueError:
-        raise ConfigError(f"environment variable WORLD_SIZE={value!r} is not an integer") from None
-
-
 def _rank_device(cfg: EvaluateConfig, local_rank: int) -> str:
     """``cuda:LOCAL_RANK`` when the device is auto/cuda on a GPU machine (an explicit ``cuda:N`` stays as given)."""
     import torch
@@ -237,13 +228,9 @@ def _run_torchrun(cfg: EvaluateConfig, metric_factory: Optional[Callable], log: 
     rank 0 then merges and writes the reports."""
     import torch.distributed as tdist
 
-    missing = [v for v in ("RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT") if v not in os.environ]
-    if missing:
-        raise ConfigError(f"WORLD_SIZE is set but {', '.join(missing)} not: start the run with torchrun "
-                          f"(python -m torch.distributed.run) or unset WORLD_SIZE for one process")
-    rank, world = int(os.environ["RANK"]), torchrun_world_size()
+    rank, world, local_rank = torchrun_rank()
     label = format_shard((rank, world))
-    device = _rank_device(cfg, int(os.environ["LOCAL_RANK"]))
+    device = _rank_device(cfg, local_rank)
     timeout = _dt.timedelta(minutes=cfg.shard_wait_minutes)
     if not tdist.is_initialized():
         tdist.init_process_group("gloo", timeout=timeout)
@@ -254,18 +241,13 @@ def _run_torchrun(cfg: EvaluateConfig, metric_factory: Optional[Callable], log: 
         summary = _run(shard_cfg, metric_factory, lambda line: log(f"[shard {label}] {line}"), False)
     except Exception as exc:  # noqa: BLE001 - every failure is told to the other ranks, then raised here
         error = exc
-    statuses: list = [None] * world
     try:
-        tdist.all_gather_object(statuses, None if error is None else f"{type(error).__name__}: {one_line(error)}")
-    except RuntimeError as exc:
-        raise KitError(f"shard {label}: gave up waiting for the other ranks after at most {cfg.shard_wait_minutes:g} "
-                       f"min ({one_line(exc)}); a rank failed or is slower than --shard_wait_minutes: the samples "
-                       f"scored are kept, run the command again to resume") from error
+        failed = gather_failures(error, rank, world, cfg.shard_wait_minutes,
+                                 resume="the samples scored are kept, run the command again to resume")
     finally:
         tdist.destroy_process_group()
     if error is not None:
         raise error
-    failed = [f"shard {format_shard((r, world))} failed: {s}" for r, s in enumerate(statuses) if s]
     if failed:
         raise KitError("; ".join(failed) + "; no reports written (the samples scored are kept: run the command "
                                            "again to resume)")

@@ -1,0 +1,86 @@
+"""Shards of a job (docs/scale_out.md): ``"i/n"`` labels, the items of shard i, and torchrun's ranks.
+
+    shard = parse_shard("1/4")                  # (1, 4); a ConfigError line for "4/4", "a/b", "0/0", "1"
+    mine = take_shard(items, shard)             # items[1], items[5], items[9], …
+    format_shard(shard)                         # "1/4"
+
+Under torchrun (``WORLD_SIZE`` > 1) each rank takes shard RANK/WORLD_SIZE; :func:`torchrun_rank` reads the
+environment and :func:`gather_failures` lets the ranks tell each other whether they failed (gloo: a few bytes,
+whatever the device, with a time limit, so a failed or stuck rank stops the others instead of hanging them).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TypeVar
+
+from talkingface.errors import ConfigError, KitError, one_line
+
+T = TypeVar("T")
+
+
+def parse_shard(value) -> tuple[int, int]:
+    """``"i/n"`` → (i, n) with 0 <= i < n; a ConfigError line otherwise."""
+    text = str(value).strip()
+    index, sep, count = text.partition("/")
+    try:
+        i, n = int(index), int(count)
+    except ValueError:
+        i = n = -1
+    if not sep or n < 1 or not 0 <= i < n:
+        raise ConfigError(f"shard: {text!r} is not i/n with 0 <= i < n (e.g. 0/4, 1/4, 2/4, 3/4: four processes "
+                          f"that each take every fourth sample)")
+    return i, n
+
+
+def format_shard(shard: tuple[int, int]) -> str:
+    return f"{shard[0]}/{shard[1]}"
+
+
+def take_shard(items: Sequence[T], shard: tuple[int, int] | None) -> list[T]:
+    """The items at positions i, i+n, i+2n, … of ``items`` (all of them for ``shard`` None)."""
+    return list(items) if shard is None else list(items[shard[0]::shard[1]])
+
+
+def torchrun_world_size() -> int:
+    """``WORLD_SIZE`` of torchrun's environment (1 when unset)."""
+    value = os.environ.get("WORLD_SIZE", "1")
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"environment variable WORLD_SIZE={value!r} is not an integer") from None
+
+
+def torchrun_rank() -> tuple[int, int, int]:
+    """(RANK, WORLD_SIZE, LOCAL_RANK) of a torchrun worker; a ConfigError when WORLD_SIZE is set without the rest."""
+    missing = [v for v in ("RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT") if v not in os.environ]
+    if missing:
+        raise ConfigError(f"WORLD_SIZE is set but {', '.join(missing)} not: start the run with torchrun "
+                          f"(python -m torch.distributed.run) or unset WORLD_SIZE for one process")
+    try:
+        return int(os.environ["RANK"]), torchrun_world_size(), int(os.environ["LOCAL_RANK"])
+    except ValueError:
+        raise ConfigError(f"RANK={os.environ['RANK']!r} / LOCAL_RANK={os.environ['LOCAL_RANK']!r}: not integers") \
+            from None
+
+
+def gather_failures(error: BaseException | None, rank: int, world: int, wait_minutes: float,
+                    resume: str = "run the command again to resume") -> list[str]:
+    """Tell the other ranks whether this one failed (``error``) and learn whether they did, over the initialised
+    process group: ``["shard 1/4 failed: KitError: …", …]`` for the other ranks that failed (empty when none did).
+    A KitError when the others do not answer within the group's timeout (``wait_minutes``, given to
+    ``init_process_group``): a rank failed or is stuck."""
+    import torch.distributed as tdist
+
+    label = format_shard((rank, world))
+    statuses: list = [None] * world
+    try:
+        tdist.all_gather_object(statuses, None if error is None else f"{type(error).__name__}: {one_line(error)}")
+    except RuntimeError as exc:
+        raise KitError(f"shard {label}: gave up waiting for the other ranks after at most {wait_minutes:g} min "
+                       f"({one_line(exc)}); a rank failed or is slower than --shard_wait_minutes: {resume}") \
+            from error
+    return [f"shard {format_shard((r, world))} failed: {s}" for r, s in enumerate(statuses) if s and r != rank]
+
+
+__all__ = ["format_shard", "gather_failures", "parse_shard", "take_shard", "torchrun_rank", "torchrun_world_size"]
