@@ -229,26 +229,23 @@ def _main_torchrun(args: argparse.Namespace) -> int:
     if not tdist.is_initialized():
         tdist.init_process_group("gloo", timeout=_dt.timedelta(minutes=wait))
     failed: list[str] = []
-    try:
-        for step in ("open", "make"):
-            error = None
-            try:
-                if step == "open":
-                    job = _Job.prepare(args)
-                    folder = job.open((rank, world))
-                else:
-                    model, weights = job.load()
-                    job.run(folder, model, weights, launcher={"launcher": "torchrun"})
-            except Exception as exc:  # noqa: BLE001 - every failure is told to the other ranks, then raised here
-                error = exc
-            failed = gather_failures(error, rank, world, wait, resume="the outputs made are kept: run the command "
-                                                                      "again to resume")
-            if error is not None:
-                raise error
-            if failed:
-                break
-    finally:
-        tdist.destroy_process_group()
+    for step in ("open", "make"):          # the process group is left to the process's exit (talkingface.shards)
+        error = None
+        try:
+            if step == "open":
+                job = _Job.prepare(args)
+                folder = job.open((rank, world))
+            else:
+                model, weights = job.load()
+                job.run(folder, model, weights, launcher={"launcher": "torchrun"})
+        except Exception as exc:  # noqa: BLE001 - every failure is told to the other ranks, then raised here
+            error = exc
+        failed = gather_failures(error, rank, world, wait, resume="the outputs made are kept: run the command "
+                                                                  "again to resume")
+        if error is not None:
+            raise error
+        if failed:
+            break
     if failed:
         raise KitError("; ".join(failed) + "; nothing merged (the outputs made are kept: run the command again to "
                                            "resume)")

@@ -241,11 +241,8 @@ def _run_torchrun(cfg: EvaluateConfig, metric_factory: Optional[Callable], log: 
         summary = _run(shard_cfg, metric_factory, lambda line: log(f"[shard {label}] {line}"), False)
     except Exception as exc:  # noqa: BLE001 - every failure is told to the other ranks, then raised here
         error = exc
-    try:
-        failed = gather_failures(error, rank, world, cfg.shard_wait_minutes,
-                                 resume="the samples scored are kept, run the command again to resume")
-    finally:
-        tdist.destroy_process_group()
+    failed = gather_failures(error, rank, world, cfg.shard_wait_minutes,       # the group is left to the process's
+                             resume="the samples scored are kept, run the command again to resume")   # exit
     if error is not None:
         raise error
     if failed:
