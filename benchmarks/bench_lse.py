@@ -5,7 +5,10 @@
     python benchmarks/bench_lse.py --long-minutes 2         # peak memory of the fast path on a long tiny clip
 
 Without --weights a seeded model in the syncnet_v2.model format is used (same FLOPs as the real one).
-Times are wall clock and process CPU time (the machine may be shared); the numbers of both paths must agree.
+Three sides, interleaved over --rounds rounds (medians and ranges of the wall time): the oracle (syncnet_python's
+evaluate, re-created), the fast path (``syncnet.evaluate_video``: decode, JPEG round trip, MFCC, networks), and the
+floor: the networks and the offset distances alone on frames and MFCC windows decoded into memory beforehand. The
+numbers of the oracle and the fast path must agree; the load average is printed (a warning above the core count).
 """
 from __future__ import annotations
 
@@ -54,7 +57,30 @@ def timed(fn):
     return out, time.perf_counter() - w, time.process_time() - c
 
 
+def floor_inputs(video: Path):
+    """What the networks need, decoded into memory once: the 224x224 frame chunks and the MFCC windows."""
+    from syncnet.protocol import SAMPLES_PER_FRAME, WINDOW, ffmpeg_jpeg_frames, mfcc_features, read_audio_16k
+
+    chunks = list(ffmpeg_jpeg_frames(video, size=224))
+    audio = read_audio_16k(video)
+    n = min(sum(len(c) for c in chunks), len(audio) // SAMPLES_PER_FRAME) - WINDOW
+    cct = mfcc_features(audio[: (n + WINDOW) * SAMPLES_PER_FRAME + 400])
+    return chunks, cct, n
+
+
+def floor_run(model, inputs, args):
+    """The floor: SyncNet's lip and audio embeddings and the offset distances on pre-loaded inputs, same batch."""
+    from syncnet.protocol import audio_embeddings, lip_embeddings, offset_distances
+
+    chunks, cct, n = inputs
+    lip, _ = lip_embeddings(model, chunks, n, args.device, args.batch_size)
+    return offset_distances(lip[:n], audio_embeddings(model, cct, n, args.device, max(args.batch_size, 64)))
+
+
 def compare(args) -> int:
+    import os
+    import statistics
+
     import numpy as np
     import torch
 
@@ -67,16 +93,38 @@ def compare(args) -> int:
         weights = Path(args.weights) if args.weights else make_weights(Path(tmp))
         video = Path(args.video) if args.video else make_clip(Path(tmp), args.seconds)
         model = syncnet.load_syncnet(weights, args.device)
-        print(f"clip {video.name}, torch threads {torch.get_num_threads()}, device {args.device}")
-        fast, fw, fc = timed(lambda: syncnet.evaluate_video(video, model, args.device, batch_size=args.batch_size))
-        oracle, ow, oc = timed(lambda: oracle_evaluate(model, video, device=args.device))
-    print(f"{'':8} {'offset':>6} {'LSE-D':>10} {'LSE-C':>10} {'windows':>8} {'wall s':>8} {'cpu s':>8}")
-    for name, r, w, c in (("oracle", oracle, ow, oc), ("fast", fast, fw, fc)):
-        print(f"{name:8} {r.offset:>6d} {r.lse_d:>10.5f} {r.lse_c:>10.5f} {r.frames:>8d} {w:>8.2f} {c:>8.2f}")
+        print(f"clip {video.name}, torch threads {torch.get_num_threads()}, device {args.device}, "
+              f"{args.rounds} interleaved rounds")
+        inputs = floor_inputs(video)
+        sides = {"oracle": lambda: oracle_evaluate(model, video, device=args.device),
+                 "fast": lambda: syncnet.evaluate_video(video, model, args.device, batch_size=args.batch_size),
+                 "floor": lambda: floor_run(model, inputs, args)}
+        names, load_before = list(sides), os.getloadavg()
+        walls: dict[str, list[float]] = {k: [] for k in names}
+        results = {}
+        for r in range(args.rounds):
+            for name in names[r % 3:] + names[:r % 3]:
+                results[name], w, _ = timed(sides[name])
+                walls[name].append(w)
+        load_after = os.getloadavg()
+    med = {k: statistics.median(v) for k, v in walls.items()}
+    fast, oracle = results["fast"], results["oracle"]
+    print(f"{'':8} {'offset':>6} {'LSE-D':>10} {'LSE-C':>10} {'windows':>8} {'median s':>9} {'range s':>13}")
+    for name, r in (("oracle", oracle), ("fast", fast)):
+        print(f"{name:8} {r.offset:>6d} {r.lse_d:>10.5f} {r.lse_c:>10.5f} {r.frames:>8d} {med[name]:>9.2f} "
+              f"{min(walls[name]):>6.2f}-{max(walls[name]):.2f}")
+    print(f"{'floor':8} {'':>6} {'':>10} {'':>10} {inputs[2]:>8d} {med['floor']:>9.2f} "
+          f"{min(walls['floor']):>6.2f}-{max(walls['floor']):.2f}   (networks + distances on pre-loaded inputs)")
     diff = float(np.abs(fast.distances - oracle.distances).max())
+    floor_diff = float(np.abs(np.asarray(results["floor"]) - fast.distances).max())
     assert fast.offset == oracle.offset and fast.frames == oracle.frames, "fast path and oracle disagree"
     assert abs(fast.lse_d - oracle.lse_d) < 1e-3 and abs(fast.lse_c - oracle.lse_c) < 1e-3, "numbers differ"
-    print(f"max |distance difference| {diff:.2e}; speed ratio oracle/fast: wall {ow / fw:.2f}x, cpu {oc / fc:.2f}x")
+    print(f"max |distance difference| fast vs oracle {diff:.2e}, floor vs fast {floor_diff:.2e}; "
+          f"oracle/fast {med['oracle'] / med['fast']:.2f}x, fast/floor {med['fast'] / med['floor']:.2f}")
+    cores = os.cpu_count() or 1
+    print(f"load {load_before} -> {load_after} on {cores} cores")
+    if max(load_before[0], load_after[0]) > cores:
+        print("warning: the load average exceeded the core count: the ratios are not a result")
     return 0
 
 
@@ -107,6 +155,7 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=4.0, help="length of the generated clip (default 4)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--batch_size", type=int, default=32, help="windows per forward pass of the fast path")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are printed (default 3)")
     p.add_argument("--long-minutes", type=float, default=0, help="instead: peak memory on a clip this long")
     args = p.parse_args()
     return long_run(args) if args.long_minutes else compare(args)
