@@ -14,11 +14,16 @@ resized on a background thread and sent through the networks ``--batch_size`` at
 
 Both run on the same randomly initialised full-size weights (vox-adv-256, kp_num 15; speed does not depend on the
 values) and the same frames; the outputs must agree (max abs diff <= 1e-4 in float32, TF32 off; with --fp16 the
-mean abs diff must stay <= 1e-2). Prints both frame rates and the ratio.
+mean abs diff must stay <= 1e-2). The floor: the same networks on driving frames resized into tensors beforehand
+(the source's work done once), batch as ours — what no implementation can skip. The three run interleaved over
+--rounds rounds; medians, ranges, the ratios and the load average are printed. ``--batch_sizes 1 2 4 8`` also times
+ours at each batch size (interleaved) and names the fastest on this device.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -92,12 +97,39 @@ def ours(model, source: np.ndarray, driving: np.ndarray, batch_size: int, relati
     return np.concatenate(list(pipeline.animate_frames(model, src, chunks, init, relative, adapt_scale)))
 
 
+def floor_inputs(model, source: np.ndarray, driving: np.ndarray, batch_size: int, relative=True):
+    """What the networks need, prepared beforehand: the source's work, the driving keypoints of the anchor frame,
+    and the driving frames resized into (batch, 3, 256, 256) tensors on the device."""
+    src = model.prepare_source(source)
+    init = model.driving_keypoints(driving[0]) if relative else None
+    return src, init, [model.preprocess(driving[i:i + batch_size]) for i in range(0, len(driving), batch_size)]
+
+
+def floor(model, inputs, relative=True, adapt_scale=True) -> None:
+    """The floor: the networks alone (depth, keypoints, generator per batch) on pre-loaded tensors."""
+    src, init, batches = inputs
+    for batch in batches:
+        model.animate_tensor(src, batch, init, relative=relative, adapt_scale=adapt_scale)
+
+
 def timed(fn, device):
     sync(device)
     start = time.perf_counter()
     result = fn()
     sync(device)
     return result, time.perf_counter() - start
+
+
+def interleaved(sides: dict, rounds: int, device) -> tuple[dict, dict]:
+    """Run each side once per round, the order rotating; (medians, {side: [seconds…]}), last results kept."""
+    names = list(sides)
+    times: dict[str, list[float]] = {k: [] for k in names}
+    results = {}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            results[name], t = timed(sides[name], device)
+            times[name].append(t)
+    return {k: statistics.median(v) for k, v in times.items()}, {"times": times, "results": results}
 
 
 def main(argv=None) -> int:
@@ -107,6 +139,9 @@ def main(argv=None) -> int:
     p.add_argument("--frames", type=int, default=16, help="driving frames (default 16)")
     p.add_argument("--size", type=int, default=256, help="side of the synthetic input frames (default 256)")
     p.add_argument("--batch_size", type=int, help="ours: frames per network call (default: 16 on GPU, 4 on CPU)")
+    p.add_argument("--batch_sizes", type=int, nargs="+",
+                   help="also time ours (end to end) at each of these batch sizes, interleaved, to choose one")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are printed (default 3)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--tiny", action="store_true", help="the tiny test model instead of the full vox-adv-256 size")
     p.add_argument("--seed", type=int, default=0)
@@ -126,20 +161,39 @@ def main(argv=None) -> int:
 
     authors_loop(fp32_model, source, driving[:1])                # warm-up (allocator, cuDNN autotuning)
     ours(model, source, driving[:batch], batch)
-    naive, t_naive = timed(lambda: authors_loop(fp32_model, source, driving), device)
-    fast, t_fast = timed(lambda: ours(model, source, driving, batch), device)
+    inputs = floor_inputs(model, source, driving, batch)
+    load_before = os.getloadavg()
+    med, run = interleaved({"authors": lambda: authors_loop(fp32_model, source, driving),
+                            "ours": lambda: ours(model, source, driving, batch),
+                            "floor": lambda: floor(model, inputs)}, args.rounds, device)
+    naive, fast = run["results"]["authors"], run["results"]["ours"]
 
     diff = np.abs(naive - fast)
     n = args.frames
     name = "tiny test model" if args.tiny else "vox-adv-256 (full size)"
     gpu = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
     print(f"device {device}{gpu}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads; {name}, "
-          f"random weights (seed {args.seed})")
+          f"random weights (seed {args.seed}); {args.rounds} interleaved rounds, medians")
     print(f"{n} driving frames {args.size}x{args.size} -> 256x256, relative + adapt_scale")
-    print(f"authors' loop (demo.py, fp32, 1 frame/call): {t_naive:8.2f} s  {n / t_naive:8.2f} fps")
-    print(f"ours (streaming, batch {batch}{', fp16' if model.fp16 else ''}):"
-          f"{' ' * max(0, 14 - len(str(batch)) - (6 if model.fp16 else 0))}{t_fast:8.2f} s  {n / t_fast:8.2f} fps")
-    print(f"speed-up: {t_naive / t_fast:.2f}x")
+    rows = (("authors' loop (demo.py, fp32, 1 frame/call)", "authors"),
+            (f"ours (streaming, batch {batch}{', fp16' if model.fp16 else ''})", "ours"),
+            (f"floor (networks on pre-loaded tensors, batch {batch})", "floor"))
+    for label, key in rows:
+        ts = run["times"][key]
+        print(f"{label:52s} {med[key]:8.2f} s  {n / med[key]:7.2f} fps  (range {min(ts):.2f}-{max(ts):.2f})")
+    print(f"ours / authors {med['ours'] / med['authors']:.3f} ({med['authors'] / med['ours']:.2f}x faster); "
+          f"ours / floor {med['ours'] / med['floor']:.3f}")
+    if args.batch_sizes:
+        sweep = {f"batch {b}": (lambda b=b: ours(model, source, driving, b)) for b in args.batch_sizes}
+        sweep_med, sweep_run = interleaved(sweep, args.rounds, device)
+        best = min(sweep_med, key=sweep_med.get)
+        print("ours by batch size: " + ", ".join(f"{k} {n / v:.2f} fps" for k, v in sweep_med.items())
+              + f"; fastest: {best}")
+    load_after = os.getloadavg()
+    cores = os.cpu_count() or 1
+    print(f"load {load_before} -> {load_after} on {cores} cores")
+    if max(load_before[0], load_after[0]) > cores:
+        print("warning: the load average exceeded the core count: the ratios are not a result")
     if model.fp16:
         ok = diff.mean() <= 1e-2
         print(f"output difference (ours fp16 vs authors fp32): mean {diff.mean():.2e}, max {diff.max():.2e} "
