@@ -29,13 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-
-def features(n: int, dims: int, seed: int, shift: float = 0.0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    mix = rng.normal(size=(dims, dims)) * (1.0 / np.arange(1, dims + 1)) ** 0.7
-    return np.maximum(rng.normal(shift, 1.0, size=(n, dims)) @ mix.T, 0.0)
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "metrics"))          # the tests' pool3-like feature rows
 
 
 def main(argv=None) -> int:
@@ -45,11 +41,12 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args(argv)
+    from _metric_images import pool3_like_features
     from pytorch_fid.fid_score import calculate_frechet_distance
 
     from talkingface.metrics.fid import frechet_distance
 
-    x, y = features(args.n, args.dims, 1), features(args.n + 11, args.dims, 2, shift=0.2)
+    x, y = pool3_like_features(args.n, args.dims, 1), pool3_like_features(args.n + 11, args.dims, 2, shift=0.2)
     stats = (x.mean(0), np.cov(x, rowvar=False), y.mean(0), np.cov(y, rowvar=False))
     sides = {"pytorch-fid sqrtm": lambda: calculate_frechet_distance(*stats),
              "ours eig": lambda: frechet_distance(*stats, method="eig"),

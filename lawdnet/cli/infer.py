@@ -26,6 +26,7 @@ from lawdnet.cli.model_flags import (
     add_model_flags,
     check_model_flags,
     pick_device,
+    probe_template,
     weight_files,
 )
 from talkingface.cli import CommandParser
@@ -111,12 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from talkingface.media import probe
     from talkingface.outputs import check_writable, refuse_input
 
-    video = probe(check_input(args.video_path, "video"))          # input errors first, before loading weights
-    if not video.has_video:
-        raise KitError(f"{video.path}: has no video stream (a template video with a face is needed)")
-    if args.start_time_sec and args.start_time_sec >= video.duration:
-        raise KitError(f"{video.path}: --start_time_sec {args.start_time_sec:g} is at or after the video's end "
-                       f"({video.duration:.3f} s)")
+    video = probe_template(args.video_path, args.start_time_sec)      # input errors first, before loading weights
     audio = probe(check_input(args.audio_path, "audio"))
     if not audio.has_audio:
         raise KitError(f"{audio.path}: has no audio stream")

@@ -67,6 +67,21 @@ def check_model_flags(args: argparse.Namespace) -> None:
             raise KitError(f"--random_model cannot be combined with {', '.join(given)}")
 
 
+def probe_template(path, start_time_sec: float, what: str = "video"):
+    """The template video's MediaInfo, after the checks both commands make before loading weights: it exists, has a
+    video stream, and --start_time_sec lies inside it (one KitError line naming the file otherwise)."""
+    from talkingface.fsutil import check_input
+    from talkingface.media import probe
+
+    video = probe(check_input(path, what))
+    if not video.has_video:
+        raise KitError(f"{video.path}: has no video stream (a template video with a face is needed)")
+    if start_time_sec and start_time_sec >= video.duration:
+        raise KitError(f"{video.path}: --start_time_sec {start_time_sec:g} is at or after the video's end "
+                       f"({video.duration:.3f} s)")
+    return video
+
+
 def weight_files(args: argparse.Namespace, features: str) -> dict[str, Path]:
     """The generator and feature weights the flags name (or the manifest's), every missing one reported at once."""
     from talkingface.weights import require_weights

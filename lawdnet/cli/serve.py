@@ -23,6 +23,7 @@ from lawdnet.cli.model_flags import (
     add_model_flags,
     check_model_flags,
     pick_device,
+    probe_template,
     weight_files,
 )
 from talkingface.cli import CommandParser
@@ -56,20 +57,13 @@ def service_config(args: argparse.Namespace):
     named) before the server listens."""
     from lawdnet.service import LipSyncServiceConfig
     from lawdnet.template import default_cache_dir
-    from talkingface.fsutil import check_input
-    from talkingface.media import probe
 
     if args.batch_size < 1:
         raise KitError(f"--batch_size must be >= 1, got {args.batch_size}")
     if args.start_time_sec < 0:
         raise KitError(f"--start_time_sec must be >= 0, got {args.start_time_sec}")
     check_model_flags(args)
-    video = probe(check_input(args.template, "template video"))
-    if not video.has_video:
-        raise KitError(f"{video.path}: has no video stream (a template video with a face is needed)")
-    if args.start_time_sec and args.start_time_sec >= video.duration:
-        raise KitError(f"{video.path}: --start_time_sec {args.start_time_sec:g} is at or after the video's end "
-                       f"({video.duration:.3f} s)")
+    video = probe_template(args.template, args.start_time_sec, "template video")
     features = args.features or DEFAULT_FEATURES[args.model]
     files = weight_files(args, features)
     return LipSyncServiceConfig(

@@ -62,3 +62,11 @@ def crops(n: int, size: int = 96, seed: int = 0) -> list[np.ndarray]:
         x = int(rng.integers(0, img.shape[1] - size + 1))
         out.append(np.ascontiguousarray(img[y:y + size, x:x + size]))
     return out
+
+
+def pool3_like_features(n: int, dims: int, seed: int, shift: float = 0.0) -> np.ndarray:
+    """(n, dims) non-negative, correlated rows with a decaying spectrum, like InceptionV3 pool3 activations (ReLU
+    then average pool): FID statistics with full-rank covariances when n > dims (tests, bench_fid_distance.py)."""
+    rng = np.random.default_rng(seed)
+    mix = rng.normal(size=(dims, dims)) * (1.0 / np.arange(1, dims + 1)) ** 0.7
+    return np.maximum(rng.normal(shift, 1.0, size=(n, dims)) @ mix.T, 0.0)

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 import torch
-from _metric_images import crops
+from _metric_images import crops, pool3_like_features
 
 from talkingface.errors import KitError, WeightsError
 from talkingface.metrics import NotComputable, SetResult, create_metric, fid
@@ -69,19 +69,12 @@ def test_frechet_distance_equals_pytorch_fid():
     assert frechet_distance(*args) == pytest.approx(calculate_frechet_distance(*args), rel=1e-6)
 
 
-def realistic_features(n: int, dims: int, seed: int, shift: float = 0.0) -> np.ndarray:
-    """Non-negative, correlated rows with a decaying spectrum, like pool3 activations (ReLU then average pool)."""
-    rng = np.random.default_rng(seed)
-    mix = rng.normal(size=(dims, dims)) * (1.0 / np.arange(1, dims + 1)) ** 0.7
-    return np.maximum(rng.normal(shift, 1.0, size=(n, dims)) @ mix.T, 0.0)
-
-
 @pytest.mark.parametrize("dims,n", [(64, 300), (512, 900)])
 def test_the_eigenvalue_trace_equals_pytorch_fids_sqrtm(dims, n):
     """Full-rank covariances (N > dims): the eigenvalue route equals pytorch-fid's own sqrtm-based value to 1e-6."""
     from pytorch_fid.fid_score import calculate_frechet_distance
 
-    x, y = realistic_features(n, dims, 1), realistic_features(n + 7, dims, 2, shift=0.2)
+    x, y = pool3_like_features(n, dims, 1), pool3_like_features(n + 7, dims, 2, shift=0.2)
     args = (x.mean(0), np.cov(x, rowvar=False), y.mean(0), np.cov(y, rowvar=False))
     want = calculate_frechet_distance(*args)
     assert frechet_distance(*args, method="eig") == pytest.approx(want, rel=1e-6)
