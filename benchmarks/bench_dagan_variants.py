@@ -48,15 +48,14 @@ def build(variant: str, seed: int, device, batch: int, compile_it: bool):
         model.depth_decoder = torch.compile(model.depth_decoder)
         model.kp_detector = torch.compile(model.kp_detector)
         model.generator.decode = torch.compile(model.generator.decode)
+    if precision in AMP:                      # the model's own autocast regions (keypoint maths stays float32)
+        model.fp16, model.amp_dtype = True, AMP[precision]
     tf32 = precision == "tf32"
 
     def context():
-        stack = contextlib.ExitStack()
         torch.backends.cudnn.allow_tf32 = tf32
         torch.backends.cuda.matmul.allow_tf32 = tf32
-        if precision in AMP:
-            stack.enter_context(torch.autocast(torch.device(device).type, dtype=AMP[precision]))
-        return stack
+        return contextlib.nullcontext()
     return model, context
 
 

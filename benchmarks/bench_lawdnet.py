@@ -140,11 +140,10 @@ def authors_generator(repo: Path, model: LipSyncModel):
     return net.to(model.device).eval()
 
 
-def ours(model, template, audio, out, features, cache, batch) -> int:
+def ours(model, template, audio, out, features, backend, cache, batch) -> int:
     from lawdnet.pipeline import lip_sync_video
-    from talkingface.landmarks import make_backend
 
-    result = lip_sync_video(model, template, audio, out, features, make_backend("offline"), batch_size=batch,
+    result = lip_sync_video(model, template, audio, out, features, backend, batch_size=batch,
                             cache_dir=cache)
     return result.frames
 
@@ -219,18 +218,47 @@ def record(args, device: str, model: LipSyncModel, runs: dict, counts: dict, loa
         extra={"frames_made": counts, "ours_cold/floor": cold, "threads": torch.get_num_threads()})
 
 
+def landmark_backend(args):
+    """The offline (Haar) landmarks, or ``--landmarks_csv``'s OpenFace CSV for machines whose OpenCV lacks Haar."""
+    from talkingface.landmarks import make_backend
+
+    if args.landmarks_csv:
+        return make_backend("openface-csv", csv_path=args.landmarks_csv)
+    return make_backend("offline")
+
+
+def save_landmarks_csv(template: Path, path) -> int:
+    """The offline backend's landmarks of every template frame, as an OpenFace CSV (frame from 1, x_*, y_*)."""
+    from talkingface.landmarks import make_backend
+    from talkingface.media import VideoReader
+
+    backend = make_backend("offline")
+    lines = [",".join(["frame", "success"] + [f"x_{i}" for i in range(68)] + [f"y_{i}" for i in range(68)])]
+    for index, frame in enumerate(VideoReader(template), start=1):
+        points = backend.detect(frame)
+        if points is None:
+            lines.append(f"{index},0," + ",".join(["0"] * 136))
+            continue
+        lines.append(f"{index},1," + ",".join(f"{v:.3f}" for v in [*points[:, 0], *points[:, 1]]))
+    Path(path).write_text("\n".join(lines) + "\n")
+    print(f"wrote {path}: {len(lines) - 1} frames")
+    return 0
+
+
 def speed(args) -> int:
     from lawdnet.template import prepare_template
-    from talkingface.landmarks import make_backend
 
     device = resolve_device(args.device)
     work = Path(tempfile.mkdtemp(prefix="bench-lawdnet-"))
     try:
         template = make_template(work / "template.mp4", args.template_frames)
+        if args.save_landmarks_csv:
+            return save_landmarks_csv(template, args.save_landmarks_csv)
         audio = make_audio(work / "speech.wav", args.frames / 25 + 0.02)
         model = LipSyncModel(random_generator("lawdnet", 0, device), args.mouthsize, "lawdnet", device)
         features = dp2_source(device)
-        prepared = prepare_template(template, make_backend("offline"), mouth=args.mouthsize, cache_dir=work / "warm")
+        backend = landmark_backend(args)
+        prepared = prepare_template(template, backend, mouth=args.mouthsize, cache_dir=work / "warm")
         landmarks = prepared.landmarks
         # floor inputs: the first --frames template frames aligned and masked once, in memory
         from lawdnet.template_clip import read_block
@@ -246,7 +274,7 @@ def speed(args) -> int:
         floor(model, (sources[:args.batch_size], refs, windows[:args.batch_size]), args.batch_size)   # warm-up
         features(audio)                                       # warm-up of the dp2 network (cuDNN LSTM on CUDA)
         theirs = authors_generator(args.lawdnet_repo, model) if args.lawdnet_repo else None
-        b, go = args.batch_size, functools.partial(ours, model, template, audio, work / "out.mp4", features)
+        b, go = args.batch_size, functools.partial(ours, model, template, audio, work / "out.mp4", features, backend)
         sides = {"floor": lambda: floor(model, inputs, b), "ours_cold": lambda: go(work / "cold", b),
                  "ours_warm": lambda: go(work / "warm", b),
                  "authors": lambda: authors(model, template, audio, work, features, landmarks, b)}
@@ -298,6 +326,10 @@ def main(argv=None) -> int:
     p.add_argument("--batch_size", type=int, default=4, help="frames per generator call (default 4)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--landmarks_csv", help="OpenFace CSV of the template's landmarks instead of the offline detector "
+                   "(for an OpenCV without Haar cascades; python benchmarks/bench_lawdnet.py --save_landmarks_csv F "
+                   "writes one for the default template)")
+    p.add_argument("--save_landmarks_csv", help="write the offline landmarks of the template as an OpenFace CSV, exit")
     p.add_argument("--lawdnet_repo", type=Path, help="checkout of iPaw-AI-LAB/LawDNet_2024: also time their generator")
     p.add_argument("--json", metavar="PATH", help="also write the BENCH_RESULT record (benchmarks/benchlib.py) here")
     args = p.parse_args(argv)

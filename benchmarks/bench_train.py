@@ -178,7 +178,7 @@ def main(argv=None) -> int:
     device = resolve_device(args.device)
     cuda = device.startswith("cuda")
     if cuda:
-        torch.cuda.set_device(torch.device(device))
+        torch.cuda.set_device(torch.device(device).index or 0)
     batch = args.batch or (12 if cuda else 2)
     load_before = load()
 

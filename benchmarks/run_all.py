@@ -148,6 +148,10 @@ def main(argv=None) -> int:
     p.add_argument("--logs", help="folder for each benchmark's full output (default: <results_dir>/<name>-logs)")
     p.add_argument("--dagan_repo", help="authors' DaGAN checkout for bench_train (its default path otherwise)")
     p.add_argument("--lawdnet_repo", help="authors' LawDNet checkout: bench_lawdnet also times their generator")
+    p.add_argument("--landmarks_csv", help="bench_lawdnet's --landmarks_csv (an OpenCV without Haar cascades)")
+    p.add_argument("--merge", nargs="+", metavar="JSON",
+                   help="instead of running: join the records of earlier result files (a later file's record of a "
+                        "benchmark replaces an earlier one) into <name>.md/.json")
     args = p.parse_args(argv)
     wanted = set(args.only.split(",")) if args.only else {b.name for b in SUITE}
     unknown = wanted - {b.name for b in SUITE}
@@ -155,10 +159,13 @@ def main(argv=None) -> int:
         p.error(f"unknown benchmark(s) {sorted(unknown)}; choose from {[b.name for b in SUITE]}")
     suite = [b for b in SUITE if b.name in wanted and b.name not in args.skip.split(",")]
     extra = {"train": ["--dagan_repo", args.dagan_repo] if args.dagan_repo else [],
-             "lawdnet": ["--lawdnet_repo", args.lawdnet_repo] if args.lawdnet_repo else []}
+             "lawdnet": (["--lawdnet_repo", args.lawdnet_repo] if args.lawdnet_repo else [])
+             + (["--landmarks_csv", args.landmarks_csv] if args.landmarks_csv else [])}
     out_dir = Path(args.results_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = args.name or args.device.split(":")[0] + ("-quick" if args.quick else "")
+    if args.merge:
+        return merge([Path(f) for f in args.merge], out_dir, stem)
     info = machine(args.device)
     records = []
     with tempfile.TemporaryDirectory(prefix="run_all_") as tmp:
@@ -182,6 +189,24 @@ def main(argv=None) -> int:
             _write(out_dir, stem, info, records, args)
     print(f"wrote {out_dir / (stem + '.md')} and {out_dir / (stem + '.json')}")
     return 0 if all("error" not in r for r in records) else 1
+
+
+def merge(files: list[Path], out_dir: Path, stem: str) -> int:
+    """One page from several runs' JSON files: the first file's machine, each benchmark's latest record."""
+    runs = [json.loads(f.read_text()) for f in files]
+    by_name: dict[str, dict] = {}
+    for run in runs:
+        for record in run["records"]:
+            if "sides" in record or record["benchmark"] not in by_name:
+                by_name[record["benchmark"]] = {**record, "run_date": run["machine"]["date"]}
+    meta = {key: runs[0][key] for key in ("machine", "device", "quick", "rounds")}
+    meta["merged"] = [f"{run['machine']['date']} (commit {run['machine'].get('commit')})" for run in runs]
+    order = [b.name for b in SUITE]
+    records = sorted(by_name.values(), key=lambda r: order.index(r["benchmark"]) if r["benchmark"] in order else 99)
+    (out_dir / f"{stem}.json").write_text(json.dumps({**meta, "records": records}, indent=1, default=float) + "\n")
+    (out_dir / f"{stem}.md").write_text(render(meta, records))
+    print(f"merged {len(files)} runs into {out_dir / (stem + '.md')}")
+    return 0
 
 
 def _one_line(record: dict) -> str:

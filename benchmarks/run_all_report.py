@@ -50,7 +50,8 @@ def row(record: dict) -> str:
 def detail(record: dict) -> list[str]:
     lines = [f"### {record['benchmark']}: {record.get('title', '')}", ""]
     if record.get("command"):
-        lines += [f"`{record['command']}` ({record.get('wall_s', '?')} s wall)", ""]
+        when = f", run of {record['run_date']}" if record.get("run_date") else ""
+        lines += [f"`{record['command']}` ({record.get('wall_s', '?')} s wall{when})", ""]
     if "error" in record:
         lines += [f"**Error**: {record['error']}", ""]
     for side, s in record.get("sides", {}).items():
@@ -81,7 +82,9 @@ def render(meta: dict, records: list) -> str:
     lines = [
         f"# Benchmarks on {meta['device']}{' (quick sizes: not a result)' if meta.get('quick') else ''}", "",
         f"Made by `python benchmarks/run_all.py --device {meta['device']}` on {info['date']} at commit "
-        f"`{info.get('commit') or '?'}`{dirty}.", "",
+        f"`{info.get('commit') or '?'}`{dirty}"
+        + (f"; joined from the runs of {', '.join(meta['merged'])} (each row names its run)" if meta.get("merged")
+           else "") + ".", "",
         f"Machine: {info['cpu']}, {info['cpus']} CPUs{gpu}; Python {info['python']}, torch {info['torch']}; "
         f"load average at start {info['load']}.", "",
         "Each benchmark runs alone in its own process; its sides run interleaved over "

@@ -167,12 +167,13 @@ class DaganModel:
         if fp16 and self.device.type != "cuda":
             warnings.warn("fp16 needs a CUDA device; running in float32", stacklevel=2)
         self.fp16 = bool(fp16) and self.device.type == "cuda"
+        self.amp_dtype = torch.float16          # the autocast dtype when fp16 is on (bench_dagan_variants tries bf16)
         self.batch_size = batch_size or (16 if self.device.type == "cuda" else 4)
         self.size = int(frame_size)          # the authors' demo: 256
 
     def _autocast(self):
         if self.fp16:
-            return torch.autocast("cuda", dtype=torch.float16)
+            return torch.autocast(self.device.type, dtype=self.amp_dtype)
         return contextlib.nullcontext()
 
     # -- building blocks ------------------------------------------------------------------------------------
