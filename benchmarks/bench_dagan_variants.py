@@ -39,10 +39,8 @@ AMP = {"fp16": torch.float16, "bf16": torch.bfloat16}
 def build(variant: str, seed: int, device, batch: int, compile_it: bool):
     """(model, context factory) for a variant name such as ``fp16-cl``."""
     precision, _, layout = variant.partition("-")
-    model = random_weights.random_model(seed, tiny=False, device=str(device), batch_size=batch)
-    if layout == "cl":
-        for net in (model.generator, model.kp_detector, model.depth_encoder, model.depth_decoder):
-            net.to(memory_format=torch.channels_last)
+    model = random_weights.random_model(seed, tiny=False, device=str(device), batch_size=batch,
+                                        channels_last=layout == "cl")
     if compile_it:
         model.depth_encoder = torch.compile(model.depth_encoder)
         model.depth_decoder = torch.compile(model.depth_decoder)

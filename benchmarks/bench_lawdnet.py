@@ -48,43 +48,13 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import benchlib  # noqa: E402
+from lawdnet_inputs import landmark_backend, make_audio, make_template, save_landmarks_csv  # noqa: E402
 
 from lawdnet.face_align import align_matrices, warp_faces  # noqa: E402
 from lawdnet.loading import DP2_LABELS, FeatureSource, random_generator  # noqa: E402
 from lawdnet.model import LipSyncModel  # noqa: E402
 from lawdnet.paste import authors_indices  # noqa: E402
 from talkingface.device import resolve_device  # noqa: E402
-
-
-def make_template(path: Path, frames: int, size=(1280, 720), face=640) -> Path:
-    """The sample head (talkingface.sample) rendered at 256, scaled to ``face`` px, centred in a ``size`` frame."""
-    import cv2
-    from skimage.data import astronaut
-
-    from talkingface import sample
-    from talkingface.media import VideoWriter
-
-    photo = astronaut()
-    w, h = size
-    with VideoWriter(path, 25) as writer:
-        for i in range(frames):
-            head = cv2.resize(sample.render_frame(photo, i / 25, sample.Motion(), 0.3 + 0.3 * np.sin(i / 3)),
-                              (face, face), interpolation=cv2.INTER_CUBIC)
-            canvas = np.full((h, w, 3), 90, np.uint8)
-            top, left = (h - face) // 2, (w - face) // 2
-            canvas[max(top, 0):max(top, 0) + min(face, h), left:left + face] = head[max(-top, 0):max(-top, 0) + h]
-            writer.write(canvas)
-    return path
-
-
-def make_audio(path: Path, seconds: float) -> Path:
-    """The sample speech looped to ``seconds`` (16 kHz mono wav)."""
-    from talkingface import sample
-    from talkingface.media import ffmpeg_exe
-
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-v", "error", "-y", "-stream_loop", "-1", "-i",
-                    str(sample.SPEECH_WAV), "-t", f"{seconds:.3f}", "-ac", "1", "-ar", "16000", str(path)], check=True)
-    return path
 
 
 def dp2_source(device: str, full: bool = True) -> FeatureSource:
@@ -216,33 +186,6 @@ def record(args, device: str, model: LipSyncModel, runs: dict, counts: dict, loa
         "numbers: the goldens in tests, not checked here", target="ours (warm template cache)/floor <= 1.25",
         target_ratio=("ours/floor", 1.25), json_path=args.json,
         extra={"frames_made": counts, "ours_cold/floor": cold, "threads": torch.get_num_threads()})
-
-
-def landmark_backend(args):
-    """The offline (Haar) landmarks, or ``--landmarks_csv``'s OpenFace CSV for machines whose OpenCV lacks Haar."""
-    from talkingface.landmarks import make_backend
-
-    if args.landmarks_csv:
-        return make_backend("openface-csv", csv_path=args.landmarks_csv)
-    return make_backend("offline")
-
-
-def save_landmarks_csv(template: Path, path) -> int:
-    """The offline backend's landmarks of every template frame, as an OpenFace CSV (frame from 1, x_*, y_*)."""
-    from talkingface.landmarks import make_backend
-    from talkingface.media import VideoReader
-
-    backend = make_backend("offline")
-    lines = [",".join(["frame", "success"] + [f"x_{i}" for i in range(68)] + [f"y_{i}" for i in range(68)])]
-    for index, frame in enumerate(VideoReader(template), start=1):
-        points = backend.detect(frame)
-        if points is None:
-            lines.append(f"{index},0," + ",".join(["0"] * 136))
-            continue
-        lines.append(f"{index},1," + ",".join(f"{v:.3f}" for v in [*points[:, 0], *points[:, 1]]))
-    Path(path).write_text("\n".join(lines) + "\n")
-    print(f"wrote {path}: {len(lines) - 1} frames")
-    return 0
 
 
 def speed(args) -> int:

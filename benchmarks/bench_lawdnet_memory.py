@@ -21,7 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(Path(__file__).resolve().parent)]
 
-from bench_lawdnet import load, make_audio, make_template  # noqa: E402
+from benchlib import load_average as load  # noqa: E402
+from lawdnet_inputs import make_audio, make_template  # noqa: E402
 
 MEMORY_SCRIPT = """
 import sys, resource, torch

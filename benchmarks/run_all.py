@@ -178,7 +178,8 @@ def main(argv=None) -> int:
             if args.deadline:
                 left = args.deadline - (time.monotonic() - start)
                 if left < 60:
-                    records.append({"benchmark": bench.name, "error": f"skipped: {left:.0f} s left of --deadline"})
+                    records.append({"benchmark": bench.name,
+                                    "error": f"skipped: {max(left, 0):.0f} s of --deadline left"})
                     _write(out_dir, stem, info, records, args)
                     continue
                 timeout = min(timeout, left)
@@ -197,7 +198,8 @@ def merge(files: list[Path], out_dir: Path, stem: str) -> int:
     by_name: dict[str, dict] = {}
     for run in runs:
         for record in run["records"]:
-            if "sides" in record or record["benchmark"] not in by_name:
+            earlier = by_name.get(record["benchmark"], {})
+            if "sides" in record or "sides" not in earlier:       # a measurement is never replaced by a failure
                 by_name[record["benchmark"]] = {**record, "run_date": run["machine"]["date"]}
     meta = {key: runs[0][key] for key in ("machine", "device", "quick", "rounds")}
     meta["merged"] = [f"{run['machine']['date']} (commit {run['machine'].get('commit')})" for run in runs]

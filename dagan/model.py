@@ -147,17 +147,27 @@ class SourceState:
     encoding: SourceEncoding   # the generator's source features
 
 
+def default_batch_size(device: torch.device) -> int:
+    """Driving frames per network call when none is given, as measured (bench_dagan.py --batch_sizes, the tables
+    in benchmarks/results/): on an H200 in fp16, 32 gave 522 fps against 411 at 16 and 483 at 64; on a 2-core
+    CPU, 2 gave 2.43 fps against 2.41 at 1 and 2.32 at 4. Other machines: measure with ``--batch_sizes``."""
+    return 32 if torch.device(device).type == "cuda" else 2
+
+
 class DaganModel:
     """DaGAN (DepthAwareGenerator + RGB-D keypoint detector + monodepth2 depth net) in eval mode on ``device``.
 
     ``fp16`` runs the networks under float16 autocast on CUDA (ignored, with a warning, on the CPU).
     ``batch_size`` is how many driving frames :meth:`animate` sends through the networks at once.
     ``frame_size`` is the side frames are resized to (256 for the published model; smaller only for tests).
+    ``channels_last`` stores weights and inputs channels-last (default: on the CPU, where it measured 1.10x the
+    frames/s at a max abs difference of 8e-6 — benchmarks/results/cpu.md, dagan_variants; off on CUDA, unmeasured).
     """
 
     def __init__(self, generator: DepthAwareGenerator, kp_detector: KPDetector, depth_encoder: DepthEncoder,
                  depth_decoder: DepthDecoder, config: DaganConfig | None = None, device: str | torch.device = "cpu",
-                 fp16: bool = False, batch_size: int | None = None, frame_size: int = FRAME_SIZE):
+                 fp16: bool = False, batch_size: int | None = None, frame_size: int = FRAME_SIZE,
+                 channels_last: bool | None = None):
         self.device = torch.device(device)
         self.config = config or DaganConfig()
         self.generator = generator.to(self.device).eval()
@@ -168,8 +178,12 @@ class DaganModel:
             warnings.warn("fp16 needs a CUDA device; running in float32", stacklevel=2)
         self.fp16 = bool(fp16) and self.device.type == "cuda"
         self.amp_dtype = torch.float16          # the autocast dtype when fp16 is on (bench_dagan_variants tries bf16)
-        self.batch_size = batch_size or (16 if self.device.type == "cuda" else 4)
+        self.batch_size = batch_size or default_batch_size(self.device)
         self.size = int(frame_size)          # the authors' demo: 256
+        self.channels_last = self.device.type == "cpu" if channels_last is None else bool(channels_last)
+        if self.channels_last:
+            for net in (self.generator, self.kp_detector, self.depth_encoder, self.depth_decoder):
+                net.to(memory_format=torch.channels_last)
 
     def _autocast(self):
         if self.fp16:
@@ -182,7 +196,8 @@ class DaganModel:
         resized exactly as the authors' demo does."""
         arr = _as_frames(frames, "frames")
         out = np.stack([resize_frame(f, self.size) for f in arr])
-        return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous().to(self.device)
+        layout = torch.channels_last if self.channels_last else torch.contiguous_format
+        return torch.from_numpy(out).permute(0, 3, 1, 2).to(self.device).contiguous(memory_format=layout)
 
     def depth(self, images: torch.Tensor) -> torch.Tensor:
         """Full-resolution disparity (N, 1, H, W) of preprocessed images (N, 3, H, W)."""
@@ -262,13 +277,13 @@ class DaganModel:
 def load_model(checkpoint: str | os.PathLike, depth_encoder: str | os.PathLike, depth_decoder: str | os.PathLike,
                config: str | os.PathLike | dict | DaganConfig | None = None, kp_num: int | None = 15,
                device: str | torch.device = "cpu", fp16: bool = False, batch_size: int | None = None,
-               frame_size: int = FRAME_SIZE) -> DaganModel:
+               frame_size: int = FRAME_SIZE, channels_last: bool | None = None) -> DaganModel:
     """Build DaGAN and load the authors' files strictly.
 
     ``checkpoint``: ``DaGAN_vox_adv_256.pth.tar`` (with or without DDP ``module.`` prefixes); ``depth_encoder`` /
     ``depth_decoder``: ``weights_19/encoder.pth`` and ``depth.pth``. ``config=None`` uses the built-in
     vox-adv-256 settings; ``kp_num`` overrides the config's number of keypoints (None keeps it), like the
-    authors' ``--kp_num``.
+    authors' ``--kp_num``. ``channels_last``: see :class:`DaganModel` (None: on the CPU only).
     """
     cfg = copy.deepcopy(load_dagan_config(config))
     if kp_num is not None:
@@ -279,5 +294,5 @@ def load_model(checkpoint: str | os.PathLike, depth_encoder: str | os.PathLike, 
     load_depth_encoder(depth_encoder, encoder)
     load_depth_decoder(depth_decoder, decoder)
     return DaganModel(generator, kp_detector, encoder, decoder, cfg, device=device, fp16=fp16, batch_size=batch_size,
-                      frame_size=frame_size)
+                      frame_size=frame_size, channels_last=channels_last)
 

@@ -102,7 +102,7 @@ def write_random_model(folder: str | os.PathLike, seed: int = 0, tiny: bool = Tr
 
 
 def random_model(seed: int = 0, tiny: bool = True, device: str = "cpu", fp16: bool = False,
-                 batch_size: int | None = None):
+                 batch_size: int | None = None, channels_last: bool | None = None):
     """A randomly initialised DaGAN loaded through the real loading path (files written to a temp dir, then
     deleted). Meaningless output: label anything made with it ``RANDOM_LABEL``."""
     from dagan.model import load_model
@@ -110,4 +110,4 @@ def random_model(seed: int = 0, tiny: bool = True, device: str = "cpu", fp16: bo
     with tempfile.TemporaryDirectory(prefix="dagan_random_") as tmp:
         f = write_random_model(tmp, seed, tiny)
         return load_model(f.checkpoint, f.depth_encoder, f.depth_decoder, config=f.config, kp_num=None,
-                          device=device, fp16=fp16, batch_size=batch_size)
+                          device=device, fp16=fp16, batch_size=batch_size, channels_last=channels_last)

@@ -1,0 +1,115 @@
+"""benchmarks/run_all.py: ``--merge`` keeps each benchmark's latest measurement (a later failure never replaces a
+measurement), one real quick run of the cheapest benchmark end to end, and an unknown ``--only`` name refused."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import run_all
+
+
+def machine(date: str, commit: str) -> dict:
+    return {"date": date, "python": "3.11.9", "torch": "2.3.0", "cpus": 2, "cpu": "Test CPU", "load": [0.1, 0.2, 0.3],
+            "commit": commit, "dirty": False}
+
+
+def measured(name: str, ours: float) -> dict:
+    """A record as benchlib.emit writes it, ours taking ``ours`` s a run, the floor 1 s."""
+    def side(t):
+        return {"median_s": t, "min_s": t, "max_s": t, "runs": [t, t, t]}
+    return {"benchmark": name, "title": name, "settings": "s", "device": "cpu", "unit": "frames", "work": 10,
+            "sides": {"ours": side(ours), "floor": side(1.0)}, "ratios": {"ours/floor": ours}, "target": "",
+            "target_met": None, "check": {"ok": True, "detail": "d"}, "peak_rss_mb": 100.0, "peak_vram_mb": None,
+            "load_before": [0.1, 0.1, 0.1], "load_after": [0.2, 0.2, 0.2], "cores": 2, "loaded": False, "extra": {}}
+
+
+def failed(name: str, why: str) -> dict:
+    return {"benchmark": name, "error": why}
+
+
+def write_run(path, date: str, commit: str, records: list) -> str:
+    """A results file in the shape run_all._write gives it."""
+    run = {"machine": machine(date, commit), "device": "cuda", "quick": False, "rounds": 3, "records": records}
+    path.write_text(json.dumps(run, indent=1) + "\n")
+    return str(path)
+
+
+D1, D2 = "2024-05-06 07:08 UTC", "2024-05-07 08:09 UTC"
+
+
+@pytest.fixture
+def merged(tmp_path):
+    """Run 1: dagan, lse and ssim measured, evaluate and train failed; run 2: lse failed, ssim and evaluate measured
+    again, train failed again, and a benchmark the suite does not know, measured."""
+    first = write_run(tmp_path / "a.json", D1, "abc1234",
+                      [measured("ssim", 3.0), failed("train", "exit 1: first"), measured("lse", 2.0),
+                       measured("dagan", 4.0), failed("evaluate", "exit 1: oom")])
+    second = write_run(tmp_path / "b.json", D2, "def5678",
+                       [measured("zzz_extra", 9.0), failed("lse", "timeout"), measured("ssim", 5.0),
+                        measured("evaluate", 6.0), failed("train", "exit 1: second")])
+    out = tmp_path / "out"
+    out.mkdir()
+    assert run_all.main(["--merge", first, second, "--results_dir", str(out), "--name", "joined"]) == 0
+    return json.loads((out / "joined.json").read_text()), (out / "joined.md").read_text()
+
+
+def test_merge_keeps_the_latest_measurement(merged):
+    data, _ = merged
+    by_name = {r["benchmark"]: r for r in data["records"]}
+    assert set(by_name) == {"dagan", "lse", "ssim", "evaluate", "train", "zzz_extra"}
+    # measured only in run 1
+    assert by_name["dagan"]["sides"]["ours"]["median_s"] == 4.0 and by_name["dagan"]["run_date"] == D1
+    # a later failure does not replace an earlier measurement
+    assert "error" not in by_name["lse"] and by_name["lse"]["sides"]["ours"]["median_s"] == 2.0
+    assert by_name["lse"]["run_date"] == D1
+    # a later measurement replaces an earlier one, and an earlier failure
+    assert by_name["ssim"]["sides"]["ours"]["median_s"] == 5.0 and by_name["ssim"]["run_date"] == D2
+    assert "error" not in by_name["evaluate"] and by_name["evaluate"]["sides"]["ours"]["median_s"] == 6.0
+    assert by_name["evaluate"]["run_date"] == D2
+    # failed both times: the latest failure
+    assert by_name["train"]["error"] == "exit 1: second" and by_name["train"]["run_date"] == D2
+
+
+def test_merge_orders_by_the_suite_and_keeps_the_first_machine(merged):
+    data, _ = merged
+    suite = [b.name for b in run_all.SUITE]
+    names = [r["benchmark"] for r in data["records"]]
+    assert names == sorted(names[:-1], key=suite.index) + ["zzz_extra"]
+    assert names[:3] == ["dagan", "lse", "ssim"]
+    assert data["machine"]["commit"] == "abc1234" and data["device"] == "cuda" and data["rounds"] == 3
+    assert data["merged"] == [f"{D1} (commit abc1234)", f"{D2} (commit def5678)"]
+
+
+def test_merge_page_has_a_row_per_benchmark(merged):
+    _, page = merged
+    rows = [line.split(" | ")[0] for line in page.splitlines() if line.startswith("| ")][1:]
+    assert rows == ["| dagan", "| lse", "| ssim", "| evaluate", "| train", "| zzz_extra"]
+    assert "| train | — | — | — | — | — | — | — | **did not run**: exit 1: second |" in page
+    assert "| lse | s | 5 frames/s (5–5) |" in page          # 10 frames / 2 s: run 1's lse, not run 2's timeout
+
+
+def test_quick_run_of_one_benchmark_end_to_end(tmp_path):
+    assert run_all.main(["--quick", "--only", "fid_distance", "--results_dir", str(tmp_path)]) == 0
+    md, js = tmp_path / "cpu-quick.md", tmp_path / "cpu-quick.json"
+    assert md.is_file() and js.is_file()
+    assert (tmp_path / "cpu-quick-logs" / "fid_distance.log").is_file()
+    data = json.loads(js.read_text())
+    assert data["quick"] is True and data["device"] == "cpu" and data["rounds"] == 3
+    assert len(data["records"]) == 1
+    rec = data["records"][0]
+    assert rec["benchmark"] == "fid_distance" and "error" not in rec
+    assert set(rec["sides"]) == {"ours", "reference", "floor"}
+    assert all(len(s["runs"]) == 3 for s in rec["sides"].values())
+    assert rec["check"]["ok"] is True
+    assert "--n 600 --dims 256 --rounds 3 --json" in rec["command"] and "--device" not in rec["command"]
+    page = md.read_text()
+    assert page.startswith("# Benchmarks on cpu (quick sizes: not a result)\n")
+    assert sum(line.startswith("| fid_distance | ") for line in page.splitlines()) == 1
+    assert "### fid_distance: " in page
+
+
+def test_unknown_benchmark_is_refused(capsys):
+    with pytest.raises(SystemExit) as exc:
+        run_all.main(["--only", "nope"])
+    assert exc.value.code == 2
+    assert "unknown benchmark(s) ['nope']" in capsys.readouterr().err
