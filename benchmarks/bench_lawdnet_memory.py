@@ -21,6 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(Path(__file__).resolve().parent)]
 
+import benchlib  # noqa: E402
 from benchlib import load_average as load  # noqa: E402
 from lawdnet_inputs import make_audio, make_template  # noqa: E402
 
@@ -64,10 +65,12 @@ def memory(args) -> int:
             results.append((minutes, frames, peak, time.perf_counter() - t))
             print(f"{minutes:g} min of audio: {frames} frames, peak RSS {peak / 2**20:.0f} MiB, "
                   f"{time.perf_counter() - t:.0f} s (load {before} -> {load()})")
-        ratio = results[-1][2] / results[0][2]
-        print(f"peak RSS {results[-1][0]:g} min / {results[0][0]:g} min: {ratio:.3f}x (target <= 1.1): "
-              f"{'OK' if ratio <= 1.1 else 'FAIL'}")
-        return 0 if ratio <= 1.1 else 1
+        record = benchlib.emit_memory(
+            "lawdnet_memory", title="LawDNet lip sync (lip_sync_video, stand-in generator)",
+            settings=f"audio looped to each length, 2 s 320x320 template, mouth {args.mouthsize}, CPU",
+            rows=[{"minutes": m, "frames": f, "peak_rss_mb": round(p / 2**20, 1), "seconds": round(t, 1)}
+                  for m, f, p, t in results], json_path=args.json)
+        return 0 if record["target_met"] else 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -76,6 +79,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, nargs=2, default=[1.0, 10.0], help="the two audio lengths (1 10)")
     p.add_argument("--mouthsize", type=int, default=288, help="mouth size of the crops (default 288)")
+    p.add_argument("--json", help="also write the memory record (benchmarks/benchlib.py) to this file")
     return memory(p.parse_args(argv))
 
 

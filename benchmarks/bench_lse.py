@@ -166,22 +166,33 @@ def compare(args) -> int:
 
 
 def long_run(args) -> int:
-    """Peak RSS of the fast path on a long tiny-resolution clip, in a fresh process."""
+    """Peak RSS of the fast path on long tiny-resolution clips, each in a fresh process; with two or more lengths
+    the memory record of the longest against the shortest."""
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         weights = Path(args.weights) if args.weights else make_weights(Path(tmp))
-        video = make_clip(Path(tmp), args.long_minutes * 60, size=32)
-        code = ("import resource, sys, time, syncnet; t = time.time(); "
-                f"r = syncnet.evaluate_video({str(video)!r}, {str(weights)!r}, {args.device!r}, "
-                f"batch_size={args.batch_size}); "
-                "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024; "
-                "print(r.frames, round(time.time() - t, 1), rss)")
-        out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
-        if out.returncode:
-            print(out.stderr[-2000:])
-            return 1
-        frames, seconds, rss = out.stdout.split()
-        print(f"{args.long_minutes:g} min clip (32x32 source, resized to 224): {frames} windows in {seconds} s, "
-              f"peak RSS {rss} MiB (the ffmpeg subprocesses not included)")
+        for minutes in sorted(args.long_minutes):
+            video = make_clip(Path(tmp), minutes * 60, size=32)
+            code = ("import resource, sys, time, syncnet; t = time.time(); "
+                    f"r = syncnet.evaluate_video({str(video)!r}, {str(weights)!r}, {args.device!r}, "
+                    f"batch_size={args.batch_size}); "
+                    "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024; "
+                    "print(r.frames, round(time.time() - t, 1), rss)")
+            out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+            if out.returncode:
+                print(out.stderr[-2000:])
+                return 1
+            frames, seconds, rss = out.stdout.split()
+            print(f"{minutes:g} min clip (32x32 source, resized to 224): {frames} windows in {seconds} s, "
+                  f"peak RSS {rss} MiB (the ffmpeg subprocesses not included)", flush=True)
+            rows.append({"minutes": minutes, "frames": int(frames), "peak_rss_mb": float(rss),
+                         "seconds": float(seconds)})
+            video.unlink()
+    if len(rows) > 1:
+        record = benchlib.emit_memory("lse_memory", title="LSE (syncnet.evaluate_video, the fast path)",
+                                      settings=f"32x32 synthetic clip with speech, batch {args.batch_size}, "
+                                               f"{args.device}", rows=rows, json_path=args.json)
+        return 0 if record["target_met"] else 1
     return 0
 
 
@@ -198,8 +209,9 @@ def main() -> int:
                    help="windows per forward pass of the fast path and the floor (default 32)")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are printed (default 3)")
     p.add_argument("--json", metavar="PATH", help="also write the BENCH_RESULT record (benchmarks/benchlib.py) here")
-    p.add_argument("--long-minutes", type=float, default=0,
-                   help="instead: peak memory of the fast path on a 32x32 clip this many minutes long (no record)")
+    p.add_argument("--long-minutes", type=float, nargs="+", default=[],
+                   help="instead: peak memory of the fast path on a 32x32 clip this many minutes long; two or more "
+                        "lengths (e.g. 1 10) write the memory record (--json)")
     args = p.parse_args()
     return long_run(args) if args.long_minutes else compare(args)
 

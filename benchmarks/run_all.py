@@ -42,6 +42,8 @@ class Bench:
     cuda: list[str]
     quick: list[str] = field(default_factory=list)
     timeout: float = 900.0
+    device_flag: bool = True          # takes --device
+    rounds: bool = True               # takes --rounds (a timing benchmark; memory benchmarks measure once per length)
 
 
 SUITE = [
@@ -62,16 +64,26 @@ SUITE = [
           ["--frames", "2", "--batch_size", "2", "--variants", "fp32,fp32-cl"]),
     Bench("train", "bench_train.py", ["--steps", "2"], ["--precision", "bf16", "--steps", "5"],
           ["--tiny", "--steps", "1", "--warmup", "0"]),
-    Bench("fid_distance", "bench_fid_distance.py", [], [], ["--n", "600", "--dims", "256"]),
+    Bench("fid_distance", "bench_fid_distance.py", [], [], ["--n", "600", "--dims", "256"], device_flag=False),
 ]
-DEVICE_FLAG = {"dagan": True, "evaluate": True, "lse": True, "dagan_variants": True, "lawdnet": True, "ssim": True,
-               "fid_distance": False, "train": True}
+# peak RSS of each streaming stage at 1 and 10 minutes of input (run_all.py --memory): must stay flat (<= 1.1x)
+MEMORY_SUITE = [
+    Bench("media_memory", "bench_media_memory.py", ["--seconds", "60", "600"], ["--seconds", "60", "600"],
+          ["--seconds", "4", "12"], device_flag=False, rounds=False),
+    Bench("dagan_memory", "bench_dagan_memory.py", ["--fps", "10"], ["--fps", "10"],
+          ["--minutes", "0.05,0.15", "--fps", "5"], device_flag=False, rounds=False),
+    Bench("lawdnet_memory", "bench_lawdnet_memory.py", [], [], ["--minutes", "0.05", "0.15", "--mouthsize", "64"],
+          device_flag=False, rounds=False),
+    Bench("lse_memory", "bench_lse.py", ["--long-minutes", "1", "10"], ["--long-minutes", "1", "10"],
+          ["--long-minutes", "0.05", "0.15"], rounds=False),
+]
 
 
 def command(bench: Bench, device: str, quick: bool, rounds: int, json_path: Path, extra: dict) -> list[str]:
     args = bench.quick if quick else (bench.cuda if device.startswith("cuda") else bench.cpu)
-    cmd = [sys.executable, str(HERE / bench.script), *args, "--rounds", str(rounds), "--json", str(json_path)]
-    if DEVICE_FLAG[bench.name]:
+    cmd = [sys.executable, str(HERE / bench.script), *args, *(["--rounds", str(rounds)] if bench.rounds else []),
+           "--json", str(json_path)]
+    if bench.device_flag:
         cmd += ["--device", device]
     return cmd + extra.get(bench.name, [])
 
@@ -98,6 +110,15 @@ def run_one(bench: Bench, cmd: list[str], timeout: float, log_dir: Path) -> dict
     record.update(command=" ".join(Path(c).name if c == sys.executable else c for c in cmd),
                   wall_s=round(seconds, 1), output_tail=output.strip().splitlines()[-25:])
     return record
+
+
+def settle(limit_s: float = 120.0) -> float:
+    """Wait (at most ``limit_s``) for the 1-minute load average to fall below 3/4 of the core count, so that the
+    previous benchmark's own load does not count as the next one's "load before"; the seconds waited."""
+    start, cores = time.monotonic(), os.cpu_count() or 1
+    while os.getloadavg()[0] >= 0.75 * cores and time.monotonic() - start < limit_s:
+        time.sleep(2)
+    return time.monotonic() - start
 
 
 def machine(device: str) -> dict:
@@ -135,10 +156,16 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="cpu", help="cpu or cuda (or cuda:N): which suite and where (default cpu)")
     p.add_argument("--only", help="comma list of benchmarks to run (default all: " + ", ".join(b.name for b in SUITE)
                    + ")")
+    p.add_argument("--memory", action="store_true",
+                   help="the memory suite instead: peak RSS of each streaming stage at 1 and 10 minutes of input ("
+                        + ", ".join(b.name for b in MEMORY_SUITE) + "); results in <device>-memory.md")
     p.add_argument("--skip", default="", help="comma list of benchmarks to leave out")
     p.add_argument("--quick", action="store_true", help="tiny sizes: checks that every benchmark runs, not a result")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds per benchmark (>= 3 for a result)")
     p.add_argument("--timeout", type=float, help="seconds per benchmark before it is stopped (default: its own)")
+    p.add_argument("--settle", type=float, default=120.0,
+                   help="before each benchmark, wait up to this many seconds for the load average to fall below 3/4 "
+                        "of the core count (the previous one's threads; default 120, 0: do not wait)")
     p.add_argument("--deadline", type=float,
                    help="seconds for the whole suite: a benchmark gets at most the time left, and none starts with "
                         "less than a minute left (they are listed as skipped)")
@@ -153,17 +180,19 @@ def main(argv=None) -> int:
                    help="instead of running: join the records of earlier result files (a later file's record of a "
                         "benchmark replaces an earlier one) into <name>.md/.json")
     args = p.parse_args(argv)
-    wanted = set(args.only.split(",")) if args.only else {b.name for b in SUITE}
-    unknown = wanted - {b.name for b in SUITE}
+    chosen = MEMORY_SUITE if args.memory else SUITE
+    wanted = set(args.only.split(",")) if args.only else {b.name for b in chosen}
+    unknown = wanted - {b.name for b in chosen}
     if unknown:
-        p.error(f"unknown benchmark(s) {sorted(unknown)}; choose from {[b.name for b in SUITE]}")
-    suite = [b for b in SUITE if b.name in wanted and b.name not in args.skip.split(",")]
+        p.error(f"unknown benchmark(s) {sorted(unknown)}; choose from {[b.name for b in chosen]}")
+    suite = [b for b in chosen if b.name in wanted and b.name not in args.skip.split(",")]
     extra = {"train": ["--dagan_repo", args.dagan_repo] if args.dagan_repo else [],
              "lawdnet": (["--lawdnet_repo", args.lawdnet_repo] if args.lawdnet_repo else [])
              + (["--landmarks_csv", args.landmarks_csv] if args.landmarks_csv else [])}
     out_dir = Path(args.results_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = args.name or args.device.split(":")[0] + ("-quick" if args.quick else "")
+    suffix = ("-memory" if args.memory else "") + ("-quick" if args.quick else "")
+    stem = args.name or args.device.split(":")[0] + suffix
     if args.merge:
         return merge([Path(f) for f in args.merge], out_dir, stem)
     info = machine(args.device)
@@ -184,6 +213,7 @@ def main(argv=None) -> int:
                     continue
                 timeout = min(timeout, left)
             print(f"== {bench.name}: {' '.join(cmd[1:])}", flush=True)
+            settle(args.settle)
             record = run_one(bench, cmd, timeout, log_dir)
             records.append(record)
             print("\n".join(record["output_tail"][-8:]) if "error" in record else _one_line(record), flush=True)
@@ -203,7 +233,7 @@ def merge(files: list[Path], out_dir: Path, stem: str) -> int:
                 by_name[record["benchmark"]] = {**record, "run_date": run["machine"]["date"]}
     meta = {key: runs[0][key] for key in ("machine", "device", "quick", "rounds")}
     meta["merged"] = [f"{run['machine']['date']} (commit {run['machine'].get('commit')})" for run in runs]
-    order = [b.name for b in SUITE]
+    order = [b.name for b in SUITE + MEMORY_SUITE]
     records = sorted(by_name.values(), key=lambda r: order.index(r["benchmark"]) if r["benchmark"] in order else 99)
     (out_dir / f"{stem}.json").write_text(json.dumps({**meta, "records": records}, indent=1, default=float) + "\n")
     (out_dir / f"{stem}.md").write_text(render(meta, records))
@@ -212,6 +242,8 @@ def merge(files: list[Path], out_dir: Path, stem: str) -> int:
 
 
 def _one_line(record: dict) -> str:
+    if record.get("kind") == "memory":
+        return f"   {record['benchmark']}: {record['check']['detail']}; {record['wall_s']} s"
     ratios = ", ".join(f"{k} {v:.2f}" for k, v in record.get("ratios", {}).items() if v is not None)
     check = "OK" if record["check"]["ok"] else "FAIL"
     return f"   {record['benchmark']}: {ratios}; check {check}; {record['wall_s']} s"

@@ -47,6 +47,17 @@ def row(record: dict) -> str:
             f"{_mem(record.get('peak_rss_mb'))} | {_mem(record.get('peak_vram_mb'))} | {load} |")
 
 
+def memory_row(record: dict) -> str:
+    name = record["benchmark"]
+    if "rows" not in record:
+        return f"| {name} | — | — | — | — | **did not run**: {record.get('error', '?')} |"
+    runs = "; ".join(f"{r['minutes']:g} min: {r['frames']} frames, {r['peak_rss_mb']:,.0f} MiB, {r['seconds']:.0f} s"
+                     for r in record["rows"])
+    met = "✔ met" if record["target_met"] else "✘ missed"
+    return (f"| {name} | {record.get('settings', '')} | {runs} | {record['ratio']:.3f} | {record['target']} {met} | "
+            f"{'OK' if record['check']['ok'] else '**FAIL**'} |")
+
+
 def detail(record: dict) -> list[str]:
     lines = [f"### {record['benchmark']}: {record.get('title', '')}", ""]
     if record.get("command"):
@@ -93,12 +104,20 @@ def render(meta: dict, records: list) -> str:
         "faster; `ours/floor` is how far ours is from the work no implementation can skip. A row whose load "
         "average exceeded the core count is marked and is not a result. Peak memory is the benchmark process's "
         "(RSS of the CPU side; VRAM allocated by torch).", "",
-        "| benchmark | settings | ours | authors / seed / naive | floor | speed-up vs baseline | ours / floor | "
-        "target | check | peak RSS MiB | peak VRAM MiB | load (before→after / cores) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-        *[row(r) for r in records], "",
-        "## Detail", "",
     ]
+    memory = [r for r in records if r.get("kind") == "memory" or r["benchmark"].endswith("_memory")]
+    timing = [r for r in records if r not in memory]
+    if timing:
+        lines += ["| benchmark | settings | ours | authors / seed / naive | floor | speed-up vs baseline | "
+                  "ours / floor | target | check | peak RSS MiB | peak VRAM MiB | load (before→after / cores) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|", *[row(r) for r in timing], ""]
+    if memory:
+        lines += ["Memory: the peak RSS of each streaming stage (its whole process, from wait4 or getrusage) at two "
+                  "input lengths, each in a fresh process; flat means the longer run's peak is at most 1.1x the "
+                  "shorter's.", "",
+                  "| stage | settings | runs (length: frames, peak RSS, seconds) | ratio long / short | target | "
+                  "check |", "|---|---|---|---|---|---|", *[memory_row(r) for r in memory], ""]
+    lines += ["## Detail", ""]
     for record in records:
         lines += detail(record)
     return "\n".join(lines).rstrip() + "\n"

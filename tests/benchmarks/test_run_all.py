@@ -89,7 +89,7 @@ def test_merge_page_has_a_row_per_benchmark(merged):
 
 
 def test_quick_run_of_one_benchmark_end_to_end(tmp_path):
-    assert run_all.main(["--quick", "--only", "fid_distance", "--results_dir", str(tmp_path)]) == 0
+    assert run_all.main(["--quick", "--only", "fid_distance", "--results_dir", str(tmp_path), "--settle", "0"]) == 0
     md, js = tmp_path / "cpu-quick.md", tmp_path / "cpu-quick.json"
     assert md.is_file() and js.is_file()
     assert (tmp_path / "cpu-quick-logs" / "fid_distance.log").is_file()
@@ -113,3 +113,21 @@ def test_unknown_benchmark_is_refused(capsys):
         run_all.main(["--only", "nope"])
     assert exc.value.code == 2
     assert "unknown benchmark(s) ['nope']" in capsys.readouterr().err
+
+
+def test_settle_waits_for_the_previous_benchmarks_load_to_fall(monkeypatch):
+    """Waits while the 1-minute load is at or above 3/4 of the cores, and never past its limit."""
+    loads = iter([3.5, 3.1, 2.9, 0.5])                     # 4 cores: 3.0 is the bound
+    sleeps = []
+    monkeypatch.setattr(run_all.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(run_all.os, "getloadavg", lambda: (next(loads), 0.0, 0.0))
+    monkeypatch.setattr(run_all.time, "sleep", sleeps.append)
+    run_all.settle(120)
+    assert len(sleeps) == 2                                # 3.5 and 3.1 waited for, 2.9 is below the bound
+
+    clock = iter(range(0, 1000, 50))                       # each reading of the clock 50 s later
+    monkeypatch.setattr(run_all.os, "getloadavg", lambda: (9.0, 0.0, 0.0))
+    monkeypatch.setattr(run_all.time, "monotonic", lambda: next(clock))
+    sleeps.clear()
+    assert run_all.settle(120) >= 120                      # gave up at the limit, still loaded
+    assert len(sleeps) == 2                                # waited at 50 and 100 s; at 150 s the limit is past
