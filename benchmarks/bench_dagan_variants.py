@@ -8,10 +8,11 @@ Every variant runs the same randomly initialised vox-adv-256 networks (seed 0) o
 resized into tensors on the device (the floor of bench_dagan.py: source work once, then depth, keypoints and the
 generator per batch). Variants (``--variants``): ``fp32`` (TF32 off: the reference output), ``tf32`` (TF32 matmul
 and convolutions), ``fp16``/``bf16`` (autocast), and ``-cl`` (channels-last weights and inputs). ``--compile``
-adds ``torch.compile`` (default mode) of the depth net, keypoint detector and generator decode for the named
-precisions; its compile time (the first, warm-up call) is reported apart. All variants run interleaved over
-``--rounds`` rounds (medians, ranges); each output is compared with the fp32 reference: a float32 variant is kept
-only at max abs diff <= 1e-4. ``--batch_sizes`` also sweeps the batch size of the fastest variant.
+adds ``torch.compile`` of the depth net, keypoint detector and generator decode for the named precisions, as
+``--compile`` does (``DaganModel.compile_batch_path``); its compile time (the first, warm-up call) is reported
+apart. All variants run interleaved over ``--rounds`` rounds (medians, ranges); each output is compared with the
+fp32 reference: a float32 variant is kept only at max abs diff <= 1e-4. ``--batch_sizes`` also sweeps the
+batch size of the fastest variant.
 """
 from __future__ import annotations
 
@@ -41,11 +42,8 @@ def build(variant: str, seed: int, device, batch: int, compile_it: bool):
     precision, _, layout = variant.partition("-")
     model = random_weights.random_model(seed, tiny=False, device=str(device), batch_size=batch,
                                         channels_last=layout == "cl")
-    if compile_it:
-        model.depth_encoder = torch.compile(model.depth_encoder)
-        model.depth_decoder = torch.compile(model.depth_decoder)
-        model.kp_detector = torch.compile(model.kp_detector)
-        model.generator.decode = torch.compile(model.generator.decode)
+    if compile_it:                            # what --compile ships (dagan/speed.py): the driving batches' networks
+        model.compile_batch_path()
     if precision in AMP:                      # the model's own autocast regions (keypoint maths stays float32)
         model.fp16, model.amp_dtype = True, AMP[precision]
     tf32 = precision == "tf32"

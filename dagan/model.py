@@ -33,6 +33,7 @@ from dagan.modules.depth_encoder import DepthEncoder
 from dagan.modules.discriminator import MultiScaleDiscriminator
 from dagan.modules.generator import DepthAwareGenerator, SourceEncoding
 from dagan.modules.keypoint_detector import KPDetector
+from dagan.speed import CompiledBatch, default_batch_size, to_channels_last
 from talkingface.errors import KitError
 
 FRAME_SIZE = 256
@@ -147,21 +148,13 @@ class SourceState:
     encoding: SourceEncoding   # the generator's source features
 
 
-def default_batch_size(device: torch.device) -> int:
-    """Driving frames per network call when none is given, as measured (bench_dagan.py --batch_sizes, the tables
-    in benchmarks/results/): on an H200 in fp16, 32 gave 522 fps against 411 at 16 and 483 at 64; on a 2-core
-    CPU, 2 gave 2.43 fps against 2.41 at 1 and 2.32 at 4. Other machines: measure with ``--batch_sizes``."""
-    return 32 if torch.device(device).type == "cuda" else 2
-
-
 class DaganModel:
     """DaGAN (DepthAwareGenerator + RGB-D keypoint detector + monodepth2 depth net) in eval mode on ``device``.
 
     ``fp16`` runs the networks under float16 autocast on CUDA (ignored, with a warning, on the CPU).
     ``batch_size`` is how many driving frames :meth:`animate` sends through the networks at once.
     ``frame_size`` is the side frames are resized to (256 for the published model; smaller only for tests).
-    ``channels_last`` stores weights and inputs channels-last (default: on the CPU, where it measured 1.10x the
-    frames/s at a max abs difference of 8e-6 — benchmarks/results/cpu.md, dagan_variants; off on CUDA, unmeasured).
+    ``channels_last``: weights and inputs channels-last (None: on the CPU only, where it pays; dagan/speed.py).
     """
 
     def __init__(self, generator: DepthAwareGenerator, kp_detector: KPDetector, depth_encoder: DepthEncoder,
@@ -177,13 +170,17 @@ class DaganModel:
         if fp16 and self.device.type != "cuda":
             warnings.warn("fp16 needs a CUDA device; running in float32", stacklevel=2)
         self.fp16 = bool(fp16) and self.device.type == "cuda"
-        self.amp_dtype = torch.float16          # the autocast dtype when fp16 is on (bench_dagan_variants tries bf16)
+        self.amp_dtype = torch.float16          # autocast dtype when fp16 is on (bench_dagan_variants tries bf16)
         self.batch_size = batch_size or default_batch_size(self.device)
         self.size = int(frame_size)          # the authors' demo: 256
+        self.compiled = None                 # dagan.speed.CompiledBatch after compile_batch_path()
         self.channels_last = self.device.type == "cpu" if channels_last is None else bool(channels_last)
         if self.channels_last:
-            for net in (self.generator, self.kp_detector, self.depth_encoder, self.depth_decoder):
-                net.to(memory_format=torch.channels_last)
+            to_channels_last(self.generator, self.kp_detector, self.depth_encoder, self.depth_decoder)
+
+    def compile_batch_path(self) -> None:
+        """``torch.compile`` the driving batches' networks (``--compile``; costs and gains: dagan/speed.py)."""
+        self.compiled = CompiledBatch(self)
 
     def _autocast(self):
         if self.fp16:
@@ -199,14 +196,16 @@ class DaganModel:
         layout = torch.channels_last if self.channels_last else torch.contiguous_format
         return torch.from_numpy(out).permute(0, 3, 1, 2).to(self.device).contiguous(memory_format=layout)
 
-    def depth(self, images: torch.Tensor) -> torch.Tensor:
-        """Full-resolution disparity (N, 1, H, W) of preprocessed images (N, 3, H, W)."""
+    def depth(self, images: torch.Tensor, nets=None) -> torch.Tensor:
+        """Disparity (N, 1, H, W) of preprocessed images; ``nets``: the compiled batch networks, else the model's."""
+        nets = nets or self
         with torch.no_grad(), self._autocast():
-            return self.depth_decoder(self.depth_encoder(images)).float()
+            return nets.depth_decoder(nets.depth_encoder(images)).float()
 
-    def keypoints(self, images: torch.Tensor, depth: torch.Tensor) -> Keypoints:
+    def keypoints(self, images: torch.Tensor, depth: torch.Tensor, nets=None) -> Keypoints:
+        nets = nets or self
         with torch.no_grad(), self._autocast():
-            kp = self.kp_detector(torch.cat([images, depth.to(images.dtype)], dim=1))
+            kp = nets.kp_detector(torch.cat([images, depth.to(images.dtype)], dim=1))
         return {k: v.float() for k, v in kp.items()}
 
     # -- streaming API --------------------------------------------------------------------------------------
@@ -237,14 +236,17 @@ class DaganModel:
 
     def _animate_batch(self, src: SourceState, driving: torch.Tensor, kp_driving_initial: Keypoints | None,
                        relative: bool, adapt_scale: bool) -> torch.Tensor:
-        kp_driving = self.keypoints(driving, self.depth(driving))
+        n, nets = len(driving), self.compiled
+        if nets is not None:                 # one shape for the compiled graphs: pad a short batch
+            driving = nets.pad(driving, self.batch_size)
+        kp_driving = self.keypoints(driving, self.depth(driving, nets), nets)
         kp_norm = normalize_kp(kp_source=src.kp, kp_driving=kp_driving,
                                kp_driving_initial=kp_driving_initial if relative else kp_driving,
                                use_relative_movement=relative, use_relative_jacobian=relative,
                                adapt_movement_scale=adapt_scale and relative)
         with torch.no_grad(), self._autocast():
-            out = self.generator.decode(src.encoding, src.kp, kp_norm, full_output=False)["prediction"]
-        return out.float().clamp_(0, 1)
+            out = (nets or self.generator).decode(src.encoding, src.kp, kp_norm, full_output=False)["prediction"]
+        return out[:n].float().clamp_(0, 1)
 
     def animate_chunk(self, src: SourceState, driving_chunk: Any, kp_driving_initial: Keypoints | None = None,
                       relative: bool = True, adapt_scale: bool = True) -> np.ndarray:
