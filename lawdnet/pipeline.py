@@ -27,7 +27,8 @@ from lawdnet import config
 from lawdnet.model import LipSyncModel
 from lawdnet.template import Template, prepare_template
 from lawdnet.template_clip import pingpong_blocks
-from talkingface.errors import MediaError
+from talkingface.errors import KitError, MediaError
+from talkingface.media import MediaInfo
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,35 @@ def check_audio(path: str | os.PathLike) -> None:
     if samples.min() == samples.max():
         raise MediaError(f"{path}: the audio is silent (every sample is {int(samples.flat[0])}): DeepSpeech "
                          "features are undefined (the authors' code returns NaN); give audio with sound")
+
+
+def probe_template(path: str | os.PathLike, start_time_sec: float, what: str = "video") -> MediaInfo:
+    """The template video's MediaInfo, after the checks every command makes before loading weights (or, in a batch,
+    before a pair's work): it exists, has a video stream, and --start_time_sec lies inside it (one KitError line
+    naming the file otherwise)."""
+    from talkingface.fsutil import check_input
+    from talkingface.media import probe
+
+    video = probe(check_input(path, what))
+    if not video.has_video:
+        raise KitError(f"{video.path}: has no video stream (a template video with a face is needed)")
+    if start_time_sec and start_time_sec >= video.duration:
+        raise KitError(f"{video.path}: --start_time_sec {start_time_sec:g} is at or after the video's end "
+                       f"({video.duration:.3f} s)")
+    return video
+
+
+def probe_speech(path: str | os.PathLike, what: str = "audio") -> MediaInfo:
+    """The speech's MediaInfo, after the same early checks: a non-empty file (audio, or a video with its audio
+    track) with an audio stream that is not silent (:func:`check_audio`)."""
+    from talkingface.fsutil import check_input
+    from talkingface.media import probe
+
+    audio = probe(check_input(path, what))
+    if not audio.has_audio:
+        raise KitError(f"{audio.path}: has no audio stream")
+    check_audio(audio.path)
+    return audio
 
 
 def audio_windows_for(audio: str | os.PathLike, extractor: Callable[[str | os.PathLike], Any],

@@ -26,7 +26,6 @@ from lawdnet.cli.model_flags import (
     add_model_flags,
     check_model_flags,
     pick_device,
-    probe_template,
     weight_files,
 )
 from talkingface.cli import CommandParser
@@ -104,19 +103,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     mouth = args.mouthsize or DEFAULT_MOUTH[args.model]
 
     from lawdnet.loading import load_extractor, load_lip_sync_model
-    from lawdnet.pipeline import check_audio, lip_sync_video
+    from lawdnet.pipeline import lip_sync_video, probe_speech, probe_template
     from lawdnet.record import write_record
     from lawdnet.template import default_cache_dir
-    from talkingface.fsutil import check_input, remove_quietly
+    from talkingface.fsutil import remove_quietly
     from talkingface.landmarks import make_backend
-    from talkingface.media import probe
     from talkingface.outputs import check_writable, refuse_input
 
     video = probe_template(args.video_path, args.start_time_sec)      # input errors first, before loading weights
-    audio = probe(check_input(args.audio_path, "audio"))
-    if not audio.has_audio:
-        raise KitError(f"{audio.path}: has no audio stream")
-    check_audio(audio.path)
+    audio = probe_speech(args.audio_path)
     files = weight_files(args, features)
     out = output_path(args, args.model)
     refuse_input(out, [args.video_path, args.audio_path, args.landmarks_csv, *files.values()], "output video")

@@ -1,5 +1,6 @@
-"""The model flags `python -m lawdnet.infer` and `python -m lawdnet.serve` share: which generator and audio features
-(files, or the manifest's entries, or seeded random weights), the device, the template's landmarks and cache.
+"""The model flags `python -m lawdnet.infer`, `python -m lawdnet.serve` and `python -m lawdnet.generate` share:
+which generator and audio features (files, or the manifest's entries, or seeded random weights), the device, the
+template's landmarks and cache.
 
 The names are the authors' where they have one (``--lawdnet_model_path --deepspeech_model_path --mouthsize
 --gpu_index``); :func:`check_model_flags` refuses contradictions in one line, :func:`weight_files` finds every weight
@@ -19,8 +20,9 @@ DEFAULT_FEATURES = {"lawdnet": "dp2", "dinet": "dp1"}     # what each published 
 DEFAULT_MOUTH = {"lawdnet": 288, "dinet": 256}
 
 
-def add_model_flags(parser: argparse.ArgumentParser) -> None:
-    """Add the model, weights, device, landmark and template-cache flags to ``parser``."""
+def add_model_flags(parser: argparse.ArgumentParser, cache_default: str | None = None) -> None:
+    """Add the model, weights, device, landmark and template-cache flags to ``parser`` (``cache_default``: where
+    the command keeps the template cache when --template_cache is not given, for its help)."""
     a = parser.add_argument
     a("--model", default="lawdnet", choices=list(GENERATOR_ENTRY),
       help="lawdnet (LawDNet_2024's cross-attention model, default) or dinet (DINet's released clip model)")
@@ -47,7 +49,8 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
            "openface-csv (an OpenFace FeatureExtraction CSV of the 25 fps template, --landmarks_csv; DINet's input)")
     a("--landmarks_csv", help="OpenFace CSV of the template video (with --landmarks openface-csv)")
     a("--template_cache", help="folder of the per-template cache (landmarks, transforms, references; default "
-                               "$TALKINGFACE_CACHE/lawdnet-templates or ~/.cache/talkingface-kit/lawdnet-templates)")
+                               + (cache_default or "$TALKINGFACE_CACHE/lawdnet-templates or "
+                                                   "~/.cache/talkingface-kit/lawdnet-templates") + ")")
     a("--seed", type=int, default=config.SEED, help=f"seed of the reference-frame choice (default {config.SEED}, "
                                                     "the authors')")
     a("--random_model", type=int, metavar="SEED",
@@ -65,21 +68,6 @@ def check_model_flags(args: argparse.Namespace) -> None:
                  if getattr(args, k)]
         if given:
             raise KitError(f"--random_model cannot be combined with {', '.join(given)}")
-
-
-def probe_template(path, start_time_sec: float, what: str = "video"):
-    """The template video's MediaInfo, after the checks both commands make before loading weights: it exists, has a
-    video stream, and --start_time_sec lies inside it (one KitError line naming the file otherwise)."""
-    from talkingface.fsutil import check_input
-    from talkingface.media import probe
-
-    video = probe(check_input(path, what))
-    if not video.has_video:
-        raise KitError(f"{video.path}: has no video stream (a template video with a face is needed)")
-    if start_time_sec and start_time_sec >= video.duration:
-        raise KitError(f"{video.path}: --start_time_sec {start_time_sec:g} is at or after the video's end "
-                       f"({video.duration:.3f} s)")
-    return video
 
 
 def weight_files(args: argparse.Namespace, features: str) -> dict[str, Path]:

@@ -23,7 +23,6 @@ from lawdnet.cli.model_flags import (
     add_model_flags,
     check_model_flags,
     pick_device,
-    probe_template,
     weight_files,
 )
 from talkingface.cli import CommandParser
@@ -55,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 def service_config(args: argparse.Namespace):
     """The processor's config from the flags: the template is probed and the weight files found (every missing one
     named) before the server listens."""
+    from lawdnet.pipeline import probe_template
     from lawdnet.service import LipSyncServiceConfig
     from lawdnet.template import default_cache_dir
 

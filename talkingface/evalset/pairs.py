@@ -57,12 +57,13 @@ class PairRow:
         return None
 
 
-def _read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+def _read_rows(path: Path, aliases: Mapping[str, str]) -> tuple[list[str], list[dict[str, str]]]:
+    names = {**ALIASES, **aliases}
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
-            header = [ALIASES.get(h.strip().lower(), h.strip().lower()) for h in (reader.fieldnames or [])]
-            rows = [{ALIASES.get(k.strip().lower(), k.strip().lower()): (v or "").strip() for k, v in r.items() if k}
+            header = [names.get(h.strip().lower(), h.strip().lower()) for h in (reader.fieldnames or [])]
+            rows = [{names.get(k.strip().lower(), k.strip().lower()): (v or "").strip() for k, v in r.items() if k}
                     for r in reader]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ConfigError(f"{path}: cannot read pairs CSV ({exc})") from None
@@ -80,9 +81,10 @@ def _locate(value: str, folders: Sequence[Path], csv_dir: Path, column: str) -> 
 
 
 def read_pairs(path: str | Path, folders: Mapping[str, Sequence[Path]] | Sequence[Path] = (),
-               required: Iterable[str] = ()) -> list[PairRow]:
+               required: Iterable[str] = (), aliases: Mapping[str, str] | None = None) -> list[PairRow]:
     """Rows of the pairs file ``path``; ``folders`` are where relative paths are looked up first (one list for every
     column, or a list per column name). ``required`` columns must be in the header and non-empty in every row.
+    ``aliases``: a generator's own names for columns (``{"video": "source", "audio": "driving"}``), read as them.
 
     ConfigError (one line naming the file and line) for: no file, unreadable CSV, neither ``driving`` nor ``gt``,
     a required column missing or empty, two rows with the same id, no rows.
@@ -90,11 +92,17 @@ def read_pairs(path: str | Path, folders: Mapping[str, Sequence[Path]] | Sequenc
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"pairs file not found: {path}")
-    header, raw = _read_rows(path)
+    aliases = {k.lower(): v for k, v in (aliases or {}).items()}
+    header, raw = _read_rows(path, aliases)
+
+    def also(column: str) -> str:                  # the aliases of a column, for the messages
+        return "".join(f", {a!r}" for a, c in aliases.items() if c == column)
+
     if "driving" not in header and "gt" not in header:
-        raise ConfigError(f"{path}: needs a 'driving' (or 'gt') column; found {', '.join(header) or 'no header'}")
+        raise ConfigError(f"{path}: needs a 'driving' (or 'gt'{also('driving')}) column; found "
+                          f"{', '.join(header) or 'no header'}")
     required = list(required)
-    absent = [c for c in required if c not in header]
+    absent = [c + (f" (or {also(c)[2:]})" if also(c) else "") for c in required if c not in header]
     if absent:
         raise ConfigError(f"{path}: needs the column(s) {', '.join(absent)}; found {', '.join(header)}")
     rows, seen = [], {}
