@@ -20,7 +20,8 @@ import torch
 def default_batch_size(device: torch.device) -> int:
     """Driving frames per network call when none is given, as measured (bench_dagan.py --batch_sizes, the tables
     in benchmarks/results/): on an H200 in fp16, 32 gave 522 fps against 411 at 16 and 483 at 64; on a 2-core
-    CPU, 2 gave 2.43 fps against 2.41 at 1 and 2.32 at 4. Other machines: measure with ``--batch_sizes``."""
+    CPU, 1, 2 and 4 lie within 6% and their order changes between runs (2.41/2.43/2.32 fps, then 2.10/2.20/2.22),
+    and 2 is never slowest. Other machines: measure with ``--batch_sizes``."""
     return 32 if torch.device(device).type == "cuda" else 2
 
 
