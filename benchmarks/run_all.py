@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -92,13 +93,16 @@ def run_one(bench: Bench, cmd: list[str], timeout: float, log_dir: Path) -> dict
     """Run one benchmark; its record, or an error record with the reason and the tail of its output."""
     json_path = Path(cmd[cmd.index("--json") + 1])
     start = time.perf_counter()
+    # its own process group: a benchmark past its time is stopped with everything it started (CLI runs, ffmpeg)
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
     try:
-        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        output, status = proc.stdout + proc.stderr, proc.returncode
-    except subprocess.TimeoutExpired as exc:
-        output = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        output, status = output + f"\n[killed after {timeout:.0f} s]", "timeout"
+        output, _ = proc.communicate(timeout=timeout)
+        status = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        output, _ = proc.communicate()
+        output, status = (output or "") + f"\n[killed after {timeout:.0f} s]", "timeout"
     seconds = time.perf_counter() - start
     (log_dir / f"{bench.name}.log").write_text(" ".join(cmd) + "\n\n" + output)
     record = json.loads(json_path.read_text()) if json_path.is_file() else None

@@ -3,6 +3,7 @@ measurement), one real quick run of the cheapest benchmark end to end, and an un
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import run_all
@@ -131,3 +132,35 @@ def test_settle_waits_for_the_previous_benchmarks_load_to_fall(monkeypatch):
     sleeps.clear()
     assert run_all.settle(120) >= 120                      # gave up at the limit, still loaded
     assert len(sleeps) == 2                                # waited at 50 and 100 s; at 150 s the limit is past
+
+
+def test_a_benchmark_past_its_time_is_stopped_with_what_it_started(tmp_path):
+    """run_one kills the benchmark's whole process group: a grandchild (a CLI run, ffmpeg) does not outlive it."""
+    import os
+    import sys
+    import time
+
+    pid_file = tmp_path / "grandchild.pid"
+    script = tmp_path / "slow_bench.py"
+    script.write_text(
+        "import subprocess, sys, time\n"
+        f"child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "print('started', flush=True)\n"
+        "time.sleep(60)\n")
+    bench = run_all.Bench("slow", script.name, [], [])
+    record = run_all.run_one(bench, [sys.executable, str(script), "--json", str(tmp_path / "r.json")], 3.0, tmp_path)
+    assert record["error"].startswith("exit timeout") and "started" in (tmp_path / "slow.log").read_text()
+    pid = int(pid_file.read_text())
+    for _ in range(50):                       # the kill is immediate; a zombie left unreaped counts as dead
+        try:
+            os.kill(pid, 0)
+            state = Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0]
+        except (ProcessLookupError, FileNotFoundError):
+            break
+        if state == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)
+        raise AssertionError("the benchmark's child outlived the timeout")
