@@ -22,7 +22,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(Path(__file__).resolve().parent)]
 
 import benchlib  # noqa: E402
-from benchlib import load_average as load  # noqa: E402
 from lawdnet_inputs import make_audio, make_template  # noqa: E402
 
 MEMORY_SCRIPT = """
@@ -52,7 +51,7 @@ def memory(args) -> int:
         for minutes in args.minutes:
             audio = make_audio(work / f"speech_{minutes:g}.wav", minutes * 60)
             t = time.perf_counter()
-            before = load()
+            before = benchlib.load_average()
             proc = subprocess.Popen([sys.executable, "-c", MEMORY_SCRIPT, str(template), str(audio),
                                      str(work / "out.mp4"), str(args.mouthsize), str(Path(__file__).parent)],
                                     cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -64,7 +63,7 @@ def memory(args) -> int:
             peak = usage.ru_maxrss * 1024
             results.append((minutes, frames, peak, time.perf_counter() - t))
             print(f"{minutes:g} min of audio: {frames} frames, peak RSS {peak / 2**20:.0f} MiB, "
-                  f"{time.perf_counter() - t:.0f} s (load {before} -> {load()})")
+                  f"{time.perf_counter() - t:.0f} s (load {before} -> {benchlib.load_average()})")
         record = benchlib.emit_memory(
             "lawdnet_memory", title="LawDNet lip sync (lip_sync_video, stand-in generator)",
             settings=f"audio looped to each length, 2 s 320x320 template, mouth {args.mouthsize}, CPU",
