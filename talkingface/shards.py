@@ -15,8 +15,8 @@ active exception`` (SIGABRT) in about one run of three; left to the process's ex
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from talkingface.errors import ConfigError, KitError, one_line
 
@@ -87,4 +87,45 @@ def gather_failures(error: BaseException | None, rank: int, world: int, wait_min
     return [f"shard {format_shard((r, world))} failed: {s}" for r, s in enumerate(statuses) if s and r != rank]
 
 
-__all__ = ["format_shard", "gather_failures", "parse_shard", "take_shard", "torchrun_rank", "torchrun_world_size"]
+def torchrun_shards(open_shard: Callable[[tuple[int, int]], Any], make: Callable[[Any], Any],
+                    merge: Callable[[], int], wait_minutes: float, log: Callable[..., None]) -> int:
+    """A generation command under torchrun: every rank makes shard RANK/WORLD_SIZE, then rank 0 merges.
+
+    ``open_shard(shard)`` checks the inputs and the shard's output folder and returns the folder; ``make(folder)``
+    loads the model and makes the shard; ``merge()`` (rank 0) folds the shards' records and makes what no shard made,
+    returning the exit status. After each of the two steps the ranks tell each other whether they failed (gloo, at
+    most ``wait_minutes``): a failure anywhere stops every rank before the merge. The process group is left to the
+    process's exit (destroying it raced with gloo's threads: SIGABRT). ``log(msg, *args)`` gets rank > 0's last line.
+    """
+    import datetime as dt
+
+    import torch.distributed as tdist
+
+    rank, world, _ = torchrun_rank()
+    if not tdist.is_initialized():
+        tdist.init_process_group("gloo", timeout=dt.timedelta(minutes=wait_minutes))
+    resume = "the outputs made are kept: run the command again to resume"
+    folder = None
+    for step in ("open", "make"):
+        error = None
+        try:
+            if step == "open":
+                folder = open_shard((rank, world))
+            else:
+                make(folder)
+        except Exception as exc:  # noqa: BLE001 - every failure is told to the other ranks, then raised here
+            error = exc
+        failed = gather_failures(error, rank, world, wait_minutes, resume=resume)
+        if error is not None:
+            raise error
+        if failed:
+            raise KitError("; ".join(failed) + f"; nothing merged ({resume})")
+    if rank != 0:
+        log("shard %s: rank 0 merges the shards into %s", format_shard((rank, world)),
+            folder.folder / "provenance.json")
+        return 0
+    return merge()
+
+
+__all__ = ["format_shard", "gather_failures", "parse_shard", "take_shard", "torchrun_rank", "torchrun_shards",
+           "torchrun_world_size"]

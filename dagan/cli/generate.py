@@ -33,7 +33,6 @@ when the device is a GPU), the ranks wait for each other (at most --shard_wait_m
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import logging
 import time
 from collections.abc import Sequence
@@ -216,42 +215,24 @@ def _rank_device(args: argparse.Namespace, local_rank: int) -> None:
 
 
 def _main_torchrun(args: argparse.Namespace) -> int:
-    """Every rank makes shard RANK/WORLD_SIZE; the ranks tell each other whether they failed (gloo, at most
-    --shard_wait_minutes) once their folder is checked and once their shard is made; rank 0 then merges."""
-    import torch.distributed as tdist
+    """Every rank makes shard RANK/WORLD_SIZE, rank 0 then merges (:func:`talkingface.shards.torchrun_shards`)."""
+    from talkingface.shards import torchrun_rank, torchrun_shards
 
-    from talkingface.shards import format_shard, gather_failures, torchrun_rank
-
-    rank, world, local_rank = torchrun_rank()
+    rank, _, local_rank = torchrun_rank()
     _rank_device(args, local_rank)
     args.no_progress = args.no_progress or rank != 0
-    wait = args.shard_wait_minutes
-    if not tdist.is_initialized():
-        tdist.init_process_group("gloo", timeout=_dt.timedelta(minutes=wait))
-    failed: list[str] = []
-    for step in ("open", "make"):          # the process group is left to the process's exit (talkingface.shards)
-        error = None
-        try:
-            if step == "open":
-                job = _Job.prepare(args)
-                folder = job.open((rank, world))
-            else:
-                model, weights = job.load()
-                job.run(folder, model, weights, launcher={"launcher": "torchrun"})
-        except Exception as exc:  # noqa: BLE001 - every failure is told to the other ranks, then raised here
-            error = exc
-        failed = gather_failures(error, rank, world, wait, resume="the outputs made are kept: run the command "
-                                                                  "again to resume")
-        if error is not None:
-            raise error
-        if failed:
-            break
-    if failed:
-        raise KitError("; ".join(failed) + "; nothing merged (the outputs made are kept: run the command again to "
-                                           "resume)")
-    if rank != 0:
-        log.info("shard %s: rank 0 merges the shards into %s", format_shard((rank, world)),
-                 folder.folder / "provenance.json")
-        return 0
-    code, _ = job.run(job.open(None), model, weights, launcher={"launcher": "torchrun"})
-    return code
+    state: dict = {}
+
+    def open_shard(shard):
+        state["job"] = _Job.prepare(args)
+        return state["job"].open(shard)
+
+    def make(folder):
+        state["model"], state["weights"] = state["job"].load()
+        state["job"].run(folder, state["model"], state["weights"], launcher={"launcher": "torchrun"})
+
+    def merge() -> int:
+        job = state["job"]
+        return job.run(job.open(None), state["model"], state["weights"], launcher={"launcher": "torchrun"})[0]
+
+    return torchrun_shards(open_shard, make, merge, args.shard_wait_minutes, log.info)
