@@ -27,8 +27,9 @@ def default_batch_size(device: torch.device) -> int:
 
 def to_channels_last(*nets: torch.nn.Module) -> None:
     """Store the networks' weights channels-last, in place. On 2 CPU cores this gave 2.83 frames/s against 2.56 for
-    the full-size networks, at a max abs difference of 8e-6 (bench_dagan_variants, fp32-cl). DaganModel does it on
-    the CPU by default, and feeds its inputs channels-last too. It was not measured on CUDA, where it stays off."""
+    the full-size networks (2.40 against 2.21 in another run), at a max abs difference of 8e-6
+    (bench_dagan_variants). DaganModel does it on the CPU by default, and feeds its inputs channels-last too. It was
+    not measured on CUDA, where it stays off."""
     for net in nets:
         net.to(memory_format=torch.channels_last)
 
