@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from talkingface.errors import MediaError
+from talkingface.heap import release_free_heap
 
 VSHIFT = 15
 WINDOW = 5                # frames per lip window
@@ -223,6 +224,7 @@ def lip_embeddings(model, frame_chunks: Iterable[np.ndarray], max_windows: int, 
                 feats.append(model.lip_embed_frames(x[s:e + WINDOW - 1]).float().cpu())
             done += n_win
             carry = x[n_win:]
+            release_free_heap()       # freed activations would otherwise fragment glibc's arenas: RSS grows with length
     out = torch.cat(feats) if feats else torch.zeros(0, 1024)
     return out, seen
 
@@ -236,6 +238,8 @@ def audio_embeddings(model, cct: np.ndarray, n_windows: int, device="cpu", batch
         for s in range(0, len(windows), batch_size):
             x = windows[s:s + batch_size].unsqueeze(1).contiguous().to(device)
             out.append(model.forward_aud(x).float().cpu())
+            if len(out) % 16 == 0:
+                release_free_heap()
     return torch.cat(out) if out else torch.zeros(0, 1024)
 
 
