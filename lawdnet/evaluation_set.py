@@ -59,25 +59,6 @@ class GenerateSummary:
         return {"generated": len(self.generated), "skipped_existing": len(self.skipped), "failed": len(self.failed)}
 
 
-def _speech_files(folder: Path, warnings: list[str]) -> dict[str, Path]:
-    """stem -> audio file or video directly in ``folder`` (sorted; of several files sharing a stem the first)."""
-    found: dict[str, Path] = {}
-    ignored, clashes = [], []
-    for path in sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.is_file()):
-        if path.suffix.lower() not in AUDIO_EXTENSIONS + VIDEO_EXTENSIONS:
-            ignored.append(path.name)
-        elif path.stem in found:
-            clashes.append(f"{found[path.stem].name}/{path.name}")
-        else:
-            found[path.stem] = path
-    if ignored:
-        warnings.append(f"{folder}: ignored {len(ignored)} file(s) that are neither audio nor videos "
-                        f"({few(ignored)})")
-    if clashes:
-        warnings.append(f"{folder}: several files share a name, the first is used ({few(clashes)})")
-    return found
-
-
 def _csv_pairs(pairs_csv: str | os.PathLike, video_dir, audio_dir) -> list[LipSyncPair]:
     folders = {"source": [Path(video_dir)] if video_dir else [],
                "driving": [Path(audio_dir)] if audio_dir else [], "gt": [Path(audio_dir)] if audio_dir else []}
@@ -107,7 +88,7 @@ def find_pairs(video_dir: str | os.PathLike | None, audio_dir: str | os.PathLike
     if len(videos) < len(media):
         warnings.append(f"{video_dir}: ignored {len(media) - len(videos)} image(s): LawDNet lip-syncs template "
                         f"videos ({few([p.name for s, p in media.items() if s not in videos])})")
-    speech = _speech_files(Path(audio_dir), warnings)
+    speech = media_files(Path(audio_dir), warnings, AUDIO_EXTENSIONS + VIDEO_EXTENSIONS, "audio nor videos")
     unmatched = [path.name for stem, path in speech.items() if stem not in videos]
     if unmatched:
         warnings.append(f"{len(unmatched)} speech file(s) have no template video of the same name in {video_dir}: "

@@ -49,23 +49,24 @@ def few(names, count: int | None = None) -> str:
     return shown + (f", … ({count} in all)" if count > SHOW else "")
 
 
-def media_files(folder: Path, warnings: list[str]) -> dict[str, Path]:
-    """stem → file for the images and videos directly in ``folder`` (sorted); odd files are mentioned once in
-    ``warnings`` (a generated folder's provenance.json is expected, not odd), and of several files sharing a stem
-    the first is used."""
+def media_files(folder: Path, warnings: list[str], extensions: tuple[str, ...] = IMAGE_EXTENSIONS + VIDEO_EXTENSIONS,
+                kinds: str = "images nor videos") -> dict[str, Path]:
+    """stem → file for the images and videos (or other ``extensions``) directly in ``folder`` (sorted); odd files
+    are mentioned once in ``warnings`` ("neither ``kinds``"; a generated folder's provenance.json is expected, not
+    odd), and of several files sharing a stem the first is used."""
     found: dict[str, Path] = {}
     ignored, clashes = [], []
     for path in sorted(p for p in Path(folder).iterdir() if not p.name.startswith(".")):
         if not path.is_file() or path.name == MANIFEST_NAME:
             continue
-        if path.suffix.lower() not in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS:
+        if path.suffix.lower() not in extensions:
             ignored.append(path.name)
         elif path.stem in found:
             clashes.append(f"{found[path.stem].name}/{path.name}")
         else:
             found[path.stem] = path
     if ignored:
-        warnings.append(f"{folder}: ignored {len(ignored)} file(s) that are neither images nor videos "
+        warnings.append(f"{folder}: ignored {len(ignored)} file(s) that are neither {kinds} "
                         f"({few(ignored)})")
     if clashes:
         warnings.append(f"{folder}: several files share a name, the first is used ({few(clashes)})")
