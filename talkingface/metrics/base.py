@@ -17,13 +17,14 @@ class NotComputable(KitError):
 class MetricSpec:
     """What a metric is: the runner and reports read these fields, never the metric code."""
 
-    name: str                 # "niqe", "psnr", "ssim", "fid", "lpips", "lse_c", "lse_d"
+    name: str                 # "niqe", "psnr", "ssim", "lpips", "l1", "akd", "aed", "csim", "fid", "lse_c", "lse_d"
     kind: str                 # "image" (per frame), "set" (two whole sets), "video" (per video file)
-    full_reference: bool      # needs a same-identity ground truth (psnr, ssim, lpips)
+    full_reference: bool      # needs a same-identity ground truth (psnr, ssim, lpips, l1, akd, aed)
     lower_is_better: bool
     weights: tuple[str, ...]  # manifest names (talkingface.weights) of the files it needs
     protocol: str             # one line naming the protocol, printed next to every number
     needs_audio: bool = False
+    source_reference: bool = False  # compares each generated frame with the sample's source (csim), any identity
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,18 @@ FID_DIMS = (64, 192, 768, 2048)          # pytorch-fid's blocks; only 2048 is th
 #: have more images than dims (full-rank: equal to sqrtm to 1e-6 relative), else pytorch-fid's scipy sqrtm
 FRECHET_METHODS = ("auto", "eig", "sqrtm")
 LPIPS_PROTOCOL = "LPIPS v0.1 AlexNet (lpips package), inputs scaled to [-1,1], per frame"
+L1_PROTOCOL = "L1 (FOMM): mean absolute error of RGB pixels scaled to [0,1] (uint8 / 255), per frame"
+AKD_PROTOCOL = ("AKD (FOMM pose-evaluation extract.py face_pose + cmp_kp.py): face-alignment 2D-FAN-4 68 landmarks "
+                "(S3FD detector, flip_input False, first face) of generated and ground-truth frames; per frame the "
+                "mean |difference| over the 136 coordinates, in pixels of a 256x256 frame; frames without a face "
+                "on either side skipped")
+AED_PROTOCOL = ("AED (FOMM pose-evaluation extract.py face_id + cmp.py): whole frame RGB->BGR, skimage resize to "
+                "96x96 with scikit-image 0.14.0's defaults (bilinear, mode='constant', no anti-aliasing), OpenFace "
+                "nn4.small2.v1 (OpenFacePytorch d0022183, legacy cross-map LRN) 128-d unit embedding; per frame the "
+                "squared Euclidean distance (no sqrt) between generated and ground truth, mean over frames")
+CSIM_PROTOCOL = ("CSIM (DaGAN utils.py): facenet-pytorch MTCNN(image_size=256, margin=0) crop of the largest face, "
+                 "InceptionResnetV1 'vggface2' embedding, cosine similarity of source and generated; frames without "
+                 "a face skipped")
 LSE_PROTOCOL = ("LSE (syncnet_python SyncNetInstance.evaluate): 25 fps, 224x224 frames after JPEG round trip, "
                 "16 kHz MFCC, 5-frame windows, vshift 15; LSE-D = min mean distance, LSE-C = median - min")
 LSE_MODES = ("whole-frame", "face-track")
@@ -37,6 +49,11 @@ SPECS: dict[str, MetricSpec] = {spec.name: spec for spec in (
     MetricSpec("psnr", "image", True, False, (), PSNR_PROTOCOL),
     MetricSpec("ssim", "image", True, False, (), SSIM_PROTOCOLS["standard"]),
     MetricSpec("lpips", "image", True, True, ("alexnet_imagenet", "lpips_alex_linear"), LPIPS_PROTOCOL),
+    MetricSpec("l1", "image", True, True, (), L1_PROTOCOL),
+    MetricSpec("akd", "image", True, True, ("face_alignment_2dfan4", "face_alignment_s3fd"), AKD_PROTOCOL),
+    MetricSpec("aed", "image", True, True, ("openface_nn4_small2",), AED_PROTOCOL),
+    MetricSpec("csim", "image", False, False, ("facenet_vggface2", "mtcnn_pnet", "mtcnn_rnet", "mtcnn_onet"),
+               CSIM_PROTOCOL, source_reference=True),
     MetricSpec("fid", "set", False, True, ("fid_inception",), FID_PROTOCOL),
     MetricSpec("lse_c", "video", False, False, ("syncnet_v2",), LSE_PROTOCOL, needs_audio=True),
     MetricSpec("lse_d", "video", False, True, ("syncnet_v2",), LSE_PROTOCOL, needs_audio=True),

@@ -3,7 +3,9 @@
 ``create_metric(name, device="cpu", **opts)`` builds a metric object:
 
 * image metric (kind "image"): ``m(generated, reference=None) -> np.ndarray`` float64 (N,), one value per frame;
-  raises :class:`NotComputable` when the batch cannot be scored (never returns NaN). PSNR of identical frames is
+  ``reference`` is the ground truth (``spec.full_reference``) or the source frames (``spec.source_reference``, CSIM).
+  Raises :class:`NotComputable` when the batch cannot be scored. NaN marks a frame its protocol skips (AKD, CSIM: no
+  face found); the runner leaves those frames out of the mean and reports how many. PSNR of identical frames is
   ``inf`` (as scikit-image returns); a mean over frames then is ``inf`` too — the runner reports it as such.
 * set metric (kind "set"): ``add_generated(batch)``, ``add_reference(batch)``, ``reference_from_cache(path)``,
   ``save_reference_cache(path)``, ``compute() -> SetResult``.
@@ -64,6 +66,30 @@ def _lpips_factory(spec: MetricSpec, device: str = "cpu", backbone_weights=None,
     return LpipsMetric(spec, device=device, backbone_weights=backbone_weights, linear_weights=linear_weights)
 
 
+def _l1_factory(spec: MetricSpec, device: str = "cpu") -> Any:
+    from talkingface.metrics.l1 import L1Metric
+
+    return L1Metric(spec, device=device)
+
+
+def _akd_factory(spec: MetricSpec, device: str = "cpu", fan_weights=None, detector_weights=None) -> Any:
+    from talkingface.metrics.akd import AkdMetric
+
+    return AkdMetric(spec, device=device, fan_weights=fan_weights, detector_weights=detector_weights)
+
+
+def _aed_factory(spec: MetricSpec, device: str = "cpu", weights=None, resize: str = "fomm") -> Any:
+    from talkingface.metrics.aed import AedMetric
+
+    return AedMetric(spec, device=device, weights=weights, resize=resize)
+
+
+def _csim_factory(spec: MetricSpec, device: str = "cpu", weights=None, detector_weights=None) -> Any:
+    from talkingface.metrics.csim import CsimMetric
+
+    return CsimMetric(spec, device=device, weights=weights, detector_weights=detector_weights)
+
+
 def import_dotted(target: str) -> Any:
     """``"package.module:Name"`` -> the object, imported now; a KitError naming it when it cannot be imported."""
     module_name, _, attr = target.partition(":")
@@ -87,6 +113,10 @@ _FACTORIES: dict[str, Callable[..., Any]] = {
     "psnr": _psnr_factory,
     "ssim": _ssim_factory,
     "lpips": _lpips_factory,
+    "l1": _l1_factory,
+    "akd": _akd_factory,
+    "aed": _aed_factory,
+    "csim": _csim_factory,
     "fid": _fid_factory,
     "lse_c": _lse_factory,
     "lse_d": _lse_factory,

@@ -13,17 +13,20 @@ from talkingface.metrics import MetricSpec, create_metric, get_factory, get_spec
 MANIFEST_NAMES = {"dagan_vox_adv_256", "depth_encoder", "depth_decoder", "syncnet_v2", "s3fd", "fid_inception",
                   "lawdnet_epoch_170", "lawdnet_syncnet_256mouth", "deepspeech_graph",
                   "deepspeech_pytorch_librispeech", "face_alignment_2dfan4", "face_alignment_s3fd",
-                  "vgg19_imagenet", "alexnet_imagenet", "lpips_alex_linear"}
+                  "vgg19_imagenet", "alexnet_imagenet", "lpips_alex_linear", "facenet_vggface2", "mtcnn_pnet",
+                  "mtcnn_rnet", "mtcnn_onet", "openface_nn4_small2"}
 
 
 def test_table():
     specs = {s.name: s for s in list_metrics()}
-    assert list(specs) == ["niqe", "psnr", "ssim", "lpips", "fid", "lse_c", "lse_d"]
+    assert list(specs) == ["niqe", "psnr", "ssim", "lpips", "l1", "akd", "aed", "csim", "fid", "lse_c", "lse_d"]
     for spec in specs.values():
         assert isinstance(spec, MetricSpec) and spec.kind in {"image", "set", "video"} and spec.protocol
         assert set(spec.weights) <= MANIFEST_NAMES
         assert get_spec(spec.name) is spec
-    assert [n for n, s in specs.items() if s.full_reference] == ["psnr", "ssim", "lpips"]
+    assert [n for n, s in specs.items() if s.full_reference] == ["psnr", "ssim", "lpips", "l1", "akd", "aed"]
+    assert [n for n, s in specs.items() if s.source_reference] == ["csim"]    # source vs generated, any identity
+    assert [n for n, s in specs.items() if not s.lower_is_better] == ["psnr", "ssim", "csim", "lse_c"]
     assert specs["fid"].kind == "set" and specs["fid"].weights == ("fid_inception",)
     assert specs["lse_c"].needs_audio and specs["lse_d"].needs_audio and specs["lse_c"].kind == "video"
     assert specs["lse_d"].lower_is_better and not specs["lse_c"].lower_is_better

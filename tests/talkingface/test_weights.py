@@ -27,6 +27,7 @@ EXPECTED_NAMES = {
     "lawdnet_epoch_170", "dinet_clip_256mouth", "lawdnet_syncnet_256mouth", "deepspeech_graph",
     "deepspeech_pytorch_librispeech",
     "face_alignment_2dfan4", "face_alignment_s3fd", "vgg19_imagenet", "alexnet_imagenet", "lpips_alex_linear",
+    "facenet_vggface2", "mtcnn_pnet", "mtcnn_rnet", "mtcnn_onet", "openface_nn4_small2",
 }
 STAGES = {"dagan": "demo", "train": "training", "evaluation-image": "metrics"}
 
