@@ -14,6 +14,7 @@ from typing import Sequence
 from talkingface.cli import CommandParser
 from talkingface.device import DEVICE_HELP
 from talkingface.errors import KitError, cli_main
+from talkingface.evaluation.config import DEFAULT_METRICS
 from talkingface.metrics.protocols import FID_DIMS, FRECHET_METHODS, LSE_MODES, NIQE_PROTOCOLS, SPECS, SSIM_PROTOCOLS
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "evaluate" / "default.yaml"
@@ -44,8 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     a("--pairs", help="pairs.csv (format: docs/architecture.md, 'pairs.csv'): columns driving or gt, and optionally "
                       "id, source, source_id, driving_id; equal ids = same identity (PSNR/SSIM/LPIPS computed); "
                       "relative paths are looked up in base_dir, then next to the CSV")
-    a("--metrics", help=f"comma list of metrics (default: {','.join(SPECS)}); a metric whose "
-                        "inputs or weights are missing is reported as unavailable, with the reason")
+    a("--metrics", nargs="+", metavar="METRIC",
+      help=f"metrics to score, comma or space separated (default: {','.join(DEFAULT_METRICS)}; known: "
+           f"{', '.join(SPECS)}); l1, akd, aed (same-identity ground truth) and csim (the source image, any identity) "
+           "are scored when named. A metric whose inputs or weights are missing is reported as unavailable, with the "
+           "reason")
     a("--device", help=DEVICE_HELP)
     a("--batch_size", type=int, help="frames per metric call (frames of consecutive samples are batched together)")
     a("--ssim_protocol", choices=list(SSIM_PROTOCOLS),
@@ -89,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                              "report_examples", "shard", "shard_wait_minutes")}
     if args.no_progress:
         options["progress"] = False
+    if args.metrics:
+        options["metrics"] = [m.strip() for item in args.metrics for m in item.split(",") if m.strip()]
     dirs = None
     if args.generate_dirs:
         dirs = [d.strip() for item in args.generate_dirs for d in item.split(",") if d.strip()]

@@ -1,5 +1,8 @@
 """One run's result from its sample records: counts, and per metric the mean ± std over samples with N, the protocol,
-the direction and a note saying why a value is missing or what it leaves out."""
+the direction and a note saying why a value is missing or what it leaves out.
+
+Image metrics also get ``n_skipped_frames``: the frames their protocol skipped (AKD, CSIM: no face found) over the
+run's samples; ``n_frames`` counts the frames that entered the means, and the note says how many were skipped."""
 from __future__ import annotations
 
 from collections import Counter
@@ -39,7 +42,7 @@ def run_result(plan, metrics, records: list, fid_result, fid_note: Optional[str]
         elif spec.full_reference and plan.mode == "cross":
             entry["note"] = CROSS_NOTE
         else:
-            _fill_mean(entry, name, done, spec, plan.mode)
+            _fill_mean(entry, name, done, spec, plan.mode, getattr(metrics.image.get(name), "skip_reason", None))
     return run
 
 
@@ -74,18 +77,38 @@ def _fill_fid(entry: dict, fid_result, fid_note: Optional[str]) -> None:
                  note=result.warning)
 
 
-def _fill_mean(entry: dict, name: str, done: list, spec, mode: str) -> None:
+def _skipped(record: dict, name: str) -> int:
+    return int((record.get("skipped_frames") or {}).get(name, 0))
+
+
+def _frames(record: dict, name: str, spec) -> int:
+    """The frames of a sample that entered metric ``name``'s mean (a shorter source video pairs fewer)."""
+    n = record.get("n_frames") or 0
+    short = record.get("extras", {}).get("source_length_mismatch")
+    if spec.source_reference and short:
+        n = min(n, int(short[1]))
+    return n - _skipped(record, name)
+
+
+def _fill_mean(entry: dict, name: str, done: list, spec, mode: str, skip_reason: Optional[str] = None) -> None:
     ok = [r for r in done if not r.get("error") and r["values"].get(name) is not None]
     vals = np.array([r["values"][name] for r in ok], dtype=np.float64)
     reasons = Counter(r["not_computable"][name] for r in done if name in r.get("not_computable", {}))
+    skipped = sum(_skipped(r, name) for r in done if not r.get("error"))
+    if spec.kind == "image":
+        entry["n_skipped_frames"] = skipped
     if len(vals):
         entry["value"] = float(vals.mean())
         finite = np.isfinite(vals).all()
         entry["std"] = float(vals.std()) if finite else None
         entry["n"] = len(vals)
         if spec.kind == "image":
-            entry["n_frames"] = int(sum(r.get("n_frames") or 0 for r in ok))
+            entry["n_frames"] = int(sum(_frames(r, name, spec) for r in ok))
     notes = []
+    if skipped:
+        samples = sum(1 for r in done if not r.get("error") and _skipped(r, name))
+        notes.append(f"{skipped} frame(s) of {samples} sample(s) skipped ({skip_reason or 'by the protocol'}); "
+                     f"each sample's mean is over its other frames")
     if reasons:
         reason, count = reasons.most_common(1)[0]
         k = sum(reasons.values())

@@ -5,7 +5,8 @@ Keys, by design (tests/evaluate/test_cache_keys.py checks that each is exact):
 * a line's **sample key** hashes the run name, the sample id, its identity flag, the resize option and the
   :func:`file_stamp` of its generated, ground-truth and source files (path, size, mtime and a content fingerprint, so
   a file replaced with one of the same size and mtime, e.g. ``cp -p``, still counts as new). The source enters the
-  key because the visuals show it;
+  key because the visuals show it and source-referenced metrics (CSIM) score against it: a replaced source re-scores
+  its sample;
 * inside a line, each metric's value carries a **metric key** (``Metrics.keys``: its protocol, options and the
   stamps of its weights files, e.g. FID's Inception, LPIPS' AlexNet and linear layers, SyncNet). A sample whose line
   is found is scored again only for the metrics whose key changed (or that were not asked for before); the others
@@ -13,6 +14,10 @@ Keys, by design (tests/evaluate/test_cache_keys.py checks that each is exact):
 
 Per-sample FID Inception features live in ``cache/fid/<sample key>_<FID key>.npy`` (the FID key holds the Inception
 stamp), so resumed samples are not re-encoded and new weights re-encode every sample.
+
+A record keeps ``skipped_frames`` ({metric: frames its protocol skipped, e.g. no face found}) and a note per such
+metric (:func:`skip_note`), so a resumed run reports what a fresh one does; records written before the field have
+none (they come from metrics that never skip a frame).
 
 Writing: each line is written in one piece, flushed and fsync'ed as soon as its sample is done, so a killed run loses
 at most the sample it was scoring. A write that fails midway is cut off again, so the file stays whole lines; a kill
@@ -32,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Optional
 
@@ -43,6 +49,20 @@ from talkingface.fsutil import atomic_path, file_stamp
 CACHE_NAME = "results_cache.jsonl"
 SHARD_PATTERN = "results_cache.shard-*-of-*.jsonl"
 CACHE_VERSION = 2
+
+
+_SKIP_NOTE = re.compile(r"^(\w+): \d+ of \d+ frames skipped \(")
+
+
+def skip_note(name: str, skipped: int, total: int, reason: str) -> str:
+    """``akd: 3 of 40 frames skipped (no face found)``: a sample's note for frames a metric's protocol skipped."""
+    return f"{name}: {skipped} of {total} frames skipped ({reason})"
+
+
+def _skip_note_of(note: str) -> Optional[str]:
+    """The metric a :func:`skip_note` is about; None for any other note."""
+    match = _SKIP_NOTE.match(str(note))
+    return match.group(1) if match else None
 
 
 def shard_cache_name(shard: tuple[int, int]) -> str:
@@ -76,7 +96,10 @@ def merge_records(base: Optional[dict], new: dict, scored: set) -> dict:
     out["not_computable"] = {**{k: v for k, v in base["not_computable"].items() if k not in scored},
                              **new["not_computable"]}
     out["extras"] = {**base.get("extras", {}), **new.get("extras", {})}
-    out["notes"] = list(dict.fromkeys(new["notes"] + base.get("notes", [])))
+    out["skipped_frames"] = {**{k: v for k, v in base.get("skipped_frames", {}).items() if k not in scored},
+                             **new.get("skipped_frames", {})}
+    kept = [n for n in base.get("notes", []) if _skip_note_of(n) not in scored]
+    out["notes"] = list(dict.fromkeys(new["notes"] + kept))
     return out
 
 
@@ -87,6 +110,8 @@ def present(record: dict, names: list, groups: list) -> dict:
     out["values"] = {k: v for k, v in record["values"].items() if k in names}
     out["not_computable"] = {k: v for k, v in record["not_computable"].items() if k in names}
     out["extras"] = {k: v for k, v in record.get("extras", {}).items() if "/" not in k or k in groups}
+    out["skipped_frames"] = {k: v for k, v in record.get("skipped_frames", {}).items() if k in names}
+    out["notes"] = [n for n in record.get("notes", []) if _skip_note_of(n) in (None, *names)]
     return out
 
 

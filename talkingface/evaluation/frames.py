@@ -104,3 +104,41 @@ def fid_stride(count: int, max_frames: Optional[int]) -> int:
     if not max_frames or count <= max_frames:
         return 1
     return math.ceil(count / max_frames)
+
+
+class SourceFrames:
+    """A sample's source, taken alongside the generated frames: an image repeated for every frame (a broadcast view,
+    no copy), a video paired by index (read in chunks, never held whole). Frames keep the source's own size."""
+
+    def __init__(self, path: Path, n: int):
+        self.file = FrameFile(path)
+        self.count = self.file.count
+        self._chunks = self.file.chunks(n)
+        self._image = None if self.file.video else next(self._chunks)[0]
+        self._buf: Optional[np.ndarray] = None
+        self.taken = 0
+        self.short = False                  # a video that ended before the generated frames did
+
+    def take(self, k: int) -> Optional[np.ndarray]:
+        """The source frames of the next ``k`` generated frames: k frames, fewer at the end of a shorter video,
+        None once it has ended."""
+        if self._image is not None:
+            self.taken += k
+            return np.broadcast_to(self._image, (k, *self._image.shape))
+        parts, need = [], k
+        while need > 0:
+            if self._buf is None or len(self._buf) == 0:
+                self._buf = next(self._chunks, None)
+                if self._buf is None:
+                    self.short = True
+                    break
+            parts.append(self._buf[:need])
+            self._buf = self._buf[need:]
+            need -= len(parts[-1])
+        self.taken += k - need
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def close(self) -> None:
+        self.file.close()

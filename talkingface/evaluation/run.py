@@ -20,14 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from talkingface.errors import KitError, MediaError, one_line
+from talkingface.errors import KitError, one_line
 from talkingface.evaluation.aggregate import run_result
 from talkingface.evaluation.batcher import Batcher, SampleState
 from talkingface.evaluation.cache import merge_records, present, sample_key, stale_metrics
 from talkingface.evaluation.config import format_shard
 from talkingface.evaluation.fidstats import PlanOrder, ReferenceSet, reference_stats_path
-from talkingface.evaluation.frames import FrameFile, PairedStream, fid_stride
 from talkingface.evaluation.metrics import options_hash
+from talkingface.evaluation.stream import stream_sample
 from talkingface.fsutil import write_bytes_atomic
 from talkingface.generated import provenance_of
 from talkingface.report.visuals import encode_png, middle_frame, side_by_side
@@ -145,60 +145,11 @@ class RunScorer:
         return wanted
 
     def _stream(self, state: SampleState, batcher: Batcher) -> None:
-        s, cfg = state.sample, self.cfg
         # frames are paired with the ground truth whenever a full-reference metric applies to the sample, even when
         # only some metrics are scored again: every metric sees the same (paired) frames as in a fresh run
-        full_ref = [n for n in self._wanted(s) if n in self.metrics.image and self.metrics.specs[n].full_reference]
-        if s.same_identity and s.reference is None and state.wanted != {"fid"}:
-            why = ("no ground truth with the same name" if self.plan.reference_dir is not None
-                   else "no ground truth (folder or file missing)")
-            for n in self.metrics.image:
-                if self.metrics.specs[n].full_reference:
-                    state.not_computable[n] = why
-        gen = ref = None
-        try:
-            gen = FrameFile(s.generated)
-            state.extras["has_audio"] = gen.has_audio
-            if full_ref:
-                ref = FrameFile(s.reference)
-                if gen.size != ref.size:
-                    if not cfg.resize:
-                        raise MediaError(f"{s.generated} is {gen.size[0]}x{gen.size[1]} but its ground truth "
-                                         f"{s.reference} is {ref.size[0]}x{ref.size[1]} (pass --resize to resize "
-                                         f"generated frames to the ground-truth size)")
-                    state.notes.append(f"generated resized from {gen.size[0]}x{gen.size[1]} to "
-                                       f"{ref.size[0]}x{ref.size[1]}")
-                    gen.resize_to = ref.size
-                if gen.fps and ref.fps and abs(gen.fps - ref.fps) > 1e-3:
-                    state.extras["fps_mismatch"] = [gen.fps, ref.fps]
-                    state.notes.append(f"frame rates differ (generated {gen.fps:.3f} fps, ground truth "
-                                       f"{ref.fps:.3f} fps): frames are paired by index")
-            state.fid_stride = fid_stride(gen.count, cfg.fid_max_frames_per_video)
-            mid = gen.count // 2
-            pos = 0
-            stream = PairedStream(gen, ref, cfg.batch_size)
-            for g, r in stream:
-                if cfg.save_visuals and pos <= mid < pos + len(g) and state.wanted != {"fid"}:
-                    state.mid["generated"] = g[mid - pos].copy()
-                    if r is not None:
-                        state.mid["reference"] = r[mid - pos].copy()
-                mask = state.fid_mask(pos, len(g)) if "fid" in state.wanted else np.zeros(len(g), bool)
-                batcher.add(state, g, r, mask)
-                pos += len(g)
-            state.n_frames = pos
-            if pos == 0:
-                raise MediaError(f"{s.generated}: no frames")
-            if stream.longer:
-                state.extras["length_mismatch"] = [gen.count, ref.count]
-                state.notes.append(f"frame counts differ (generated {gen.count}, ground truth {ref.count}): "
-                                   f"the first {pos} frames are paired")
-        except (KitError, OSError) as exc:
-            state.error = one_line(exc)
-        finally:
-            for f in (gen, ref):
-                if f is not None:
-                    f.close()
-        state.streamed = True
+        full_ref = any(n in self.metrics.image and self.metrics.specs[n].full_reference
+                       for n in self._wanted(state.sample))
+        stream_sample(state, batcher, self.metrics, self.cfg, full_ref, self.plan.reference_dir)
 
     def _video_metrics(self, state: SampleState) -> None:
         for names, metric in self.metrics.video:
