@@ -6,6 +6,7 @@ called ``evaluation`` become ``dagan/evaluation`` and ``baseline/evaluation``), 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 from talkingface.errors import KitError
 from talkingface.fsutil import write_text_atomic
@@ -56,16 +57,42 @@ def _protocol_clashes(labelled: list) -> list:
             for name, protocols in seen.items() if len(protocols) > 1]
 
 
-def write_comparison(folders: list, output) -> Path:
-    """Write the comparison as .md or .html (chosen by the file extension)."""
+def write_comparison(folders: list, output, papers: tuple = (), run: Optional[str] = None) -> Path:
+    """Write the comparison as .md or .html (chosen by the file extension); ``papers`` (PublishedTable) add the
+    "Compared with the papers" section."""
     output = Path(output)
     if output.suffix.lower() in (".html", ".htm"):
         from talkingface.report.html import render_comparison
 
-        return write_text_atomic(output, render_comparison(comparison(folders)))
+        return write_text_atomic(output, render_comparison(comparison(folders), papers, run))
     if output.suffix.lower() in (".md", ".markdown", ".txt"):
-        return write_text_atomic(output, comparison_markdown(folders))
+        text = comparison_markdown(folders)
+        return write_text_atomic(output, text + ("\n" + paper_comparison_markdown(folders, papers, run)
+                                                 if papers else ""))
     raise KitError(f"{output}: --output must end in .html or .md")
+
+
+def paper_comparison_markdown(folders: list, papers, run: Optional[str] = None) -> str:
+    """paper_comparison.md: every selected run of every folder against every table in ``papers``."""
+    from talkingface.report.versus import comparisons, versus_markdown
+
+    labelled = comparison(folders)
+    return versus_markdown(comparisons(list(papers), labelled if len(folders) > 1 else [("", labelled[0][1])], run))
+
+
+def write_paper_comparison(folders: list, papers, output, run: Optional[str] = None) -> Path:
+    """Write paper_comparison.md (.md) or a self-contained page with the section alone (.html)."""
+    output = Path(output)
+    if output.suffix.lower() in (".html", ".htm"):
+        from talkingface.report.html import page
+        from talkingface.report.versus import comparisons, versus_html
+
+        labelled = comparison(folders)
+        body = versus_html(comparisons(list(papers), labelled if len(folders) > 1 else [("", labelled[0][1])], run))
+        return write_text_atomic(output, page("Compared with the papers", body))
+    if output.suffix.lower() in (".md", ".markdown", ".txt"):
+        return write_text_atomic(output, paper_comparison_markdown(folders, papers, run))
+    raise KitError(f"{output}: --paper_output must end in .md or .html")
 
 
 def write_paper_table(folders: list, output) -> Path:

@@ -7,6 +7,7 @@ No script, no external resource: the page opens offline and can be mailed as one
 from __future__ import annotations
 
 import html
+from typing import Optional, Sequence
 
 from talkingface.metrics.protocols import SPECS
 from talkingface.report.examples import examples_html
@@ -23,6 +24,7 @@ from talkingface.report.runinfo import (
 )
 from talkingface.report.tables import Footnotes, cell_parts, metric_names, run_cells, table_header
 from talkingface.report.text import VALUES_LINE, banner_lines
+from talkingface.report.versus import comparisons, versus_html
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:1400px}
@@ -40,12 +42,14 @@ background:#b00020}.unknown{color:#8a5300;font-style:italic}
 .plots{display:flex;flex-wrap:wrap;gap:12px}.plot{border:1px solid #eee;padding:4px}
 .examples{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;border:1px solid #eee;padding:6px}
 figcaption{font-size:12px;color:#444;margin-top:4px}img{display:block;max-width:100%}
+table.versus td:nth-child(8){color:#666;font-size:11px}
 """
 
 esc = html.escape
 
 
-def render_html(results: dict, examples: int = 3) -> str:
+def render_html(results: dict, examples: int = 3, papers: Sequence = (), run: Optional[str] = None) -> str:
+    """report.html; ``papers`` (PublishedTable) adds the "Compared with the papers" section after the results."""
     env = results.get("environment", {})
     runs = results["runs"]
     notes = Footnotes()
@@ -54,7 +58,8 @@ def render_html(results: dict, examples: int = 3) -> str:
              + " · ".join(f"{esc(k)} {esc(str(v))}" for k, v in env.items()) + "</p>", _banners([("", results)]),
              "<h2>Results</h2>", results_table([("", results)], notes),
              f"<p class='small'>{esc(VALUES_LINE)} The marks refer to the notes below the table.</p>",
-             notes_list(notes), "<h2>Runs: provenance and data checks</h2>", runs_list([("", results)]),
+             notes_list(notes), _papers([("", results)], papers, run),
+             "<h2>Runs: provenance and data checks</h2>", runs_list([("", results)]),
              _warnings(results), "<h2>Distributions</h2>" + distributions(runs)]
     if examples:
         parts.append(f"<h2>Best and worst samples</h2><p class='small'>source | ground truth | generated "
@@ -65,13 +70,17 @@ def render_html(results: dict, examples: int = 3) -> str:
     return page("Evaluation report", "\n".join(parts))
 
 
-def render_comparison(labelled: list) -> str:
+def render_comparison(labelled: list, papers: Sequence = (), run: Optional[str] = None) -> str:
     """The comparison page: every run named by its results folder, its generated folder and its label."""
     notes = Footnotes()
     body = ("<h1>Evaluation comparison</h1>" + _banners(labelled) + results_table(labelled, notes)
-            + f"<p class='small'>{esc(VALUES_LINE)}</p>" + notes_list(notes)
+            + f"<p class='small'>{esc(VALUES_LINE)}</p>" + notes_list(notes) + _papers(labelled, papers, run)
             + "<h2>Runs: provenance and data checks</h2>" + runs_list(labelled))
     return page("Evaluation comparison", body)
+
+
+def _papers(labelled: list, papers: Sequence, run: Optional[str]) -> str:
+    return versus_html(comparisons(list(papers), labelled, run)) if papers else ""
 
 
 def page(title: str, body: str) -> str:

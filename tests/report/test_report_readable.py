@@ -103,7 +103,8 @@ def test_comparison_names_runs_by_folder_run_and_label(tmp_path, capsys):
     results = handmade()
     a = _write(tmp_path / "dagan" / "evaluation", only(results, "generate_dagan_self", "generate_dagan"))
     b = _write(tmp_path / "baseline" / "evaluation", only(results, "generate_baseline_self", "generate_baseline"))
-    assert main([str(a), str(b), "--output", str(tmp_path / "cmp.html"), "--paper", str(tmp_path / "paper.md")]) == 0
+    assert main([str(a), str(b), "--output", str(tmp_path / "cmp.html"),
+                 "--paper_table", str(tmp_path / "paper.md")]) == 0
     md = capsys.readouterr().out
     assert "| results | run | label |" in md
     assert "| dagan/evaluation | generate_dagan_self | RANDOM WEIGHTS | self |" in md
