@@ -19,7 +19,8 @@
 # to a pip.conf passed as the BuildKit secret pip_index, like the CA bundle: used by the pip step, never stored in
 # an image, not part of the layer cache key. Local indexes (file:// URLs, folders) are left out: the build cannot
 # see them.
-# Each stage file names its image and the command it runs in two header lines (`# image:`, `# module:`): a new stage
+# Each stage file names its image and the command it runs in two header lines (`# image:`, `# module:`; an optional
+# `# aliases:` line adds other tags of the same image, e.g. the seed kit's `generate-image`): a new stage
 # plugs in by adding one such file. A stage file that installs packages itself (docker/lawdnet.Dockerfile: TensorFlow)
 # gets what the base gets, as far as it declares them: the pip secrets (when it mounts them) and the build arguments
 # BASE_IMAGE, UID and GID (when it has an ARG of that name).
@@ -145,6 +146,10 @@ for s in "${stages[@]}"; do
   [ -f "$f" ] || { echo "error: $f not found" >&2; exit 2; }
   mapfile -d '' extra < <(stage_args "$f")
   build "$(header image "$f")" "$f" --build-arg "KIT_BASE=talkingface-base:$tag" "${extra[@]}"
+  for alias in $(header aliases "$f"); do  # other names of the same image (the seed kit's `generate-image`)
+    "$DOCKER" tag "$(header image "$f"):$tag" "$alias:$tag"
+    echo "== $alias:$tag tagged (the same image as $(header image "$f"):$tag)"
+  done
 done
 echo "== images:"
 "$DOCKER" image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep -E ":$tag " || true

@@ -1,6 +1,8 @@
 # image: generate
 # module: dagan.generate
+# aliases: generate-image
 # talkingface-kit stage image `generate`: DaGAN generation over an evaluation set (python -m dagan.generate).
+# docker/build.sh also tags it `generate-image`, the name the seed kit's README uses (the same image).
 #
 #   docker run --rm --network none --gpus all -v "$PWD/evaluation_set:/data" \
 #       -v "$PWD/checkpoints:/checkpoints:ro" generate --source_dir /data/source_self --driving_dir /data/gt_self \

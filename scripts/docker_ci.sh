@@ -173,6 +173,12 @@ for name in "${images[@]}"; do
 done
 say "--help with --network none, non-root user (uid $user), version labels: ${images[*]}"
 has_image() { [[ " ${images[*]} " == *" $1 "* ]]; }
+if has_image generate; then  # the seed kit's name of the generate image: the same image, tagged by build.sh
+  [ "$($DOCKER image inspect --format '{{.Id}}' "generate-image:$tag")" = \
+    "$($DOCKER image inspect --format '{{.Id}}' "generate:$tag")" ] || fail "generate-image:$tag is not generate:$tag"
+  $DOCKER run --rm --network none "generate-image:$tag" --help | grep -q "^usage:" || fail "generate-image: --help"
+  say "generate-image:$tag is generate:$tag (the seed kit's name)"
+fi
 # TensorFlow (the `tf` extra, DeepSpeech v0.1 graph of the dp1 features) is in the lawdnet image only.
 if has_image lawdnet; then
   tf_version=$($DOCKER run --rm --network none --entrypoint python "lawdnet:$tag" -c \
@@ -313,13 +319,15 @@ else
   done
   grep -q "talkingface-kit run (smoke, local)" "$local_run/summary.md" || fail "$local_run/summary.md: not a local smoke run"
 
-  # b. ONE evaluation in evaluation-image: the local run's inputs and weights (read-only) and its resolved config.
+  # b. ONE evaluation in evaluation-image: the local run's inputs and weights (read-only) and its resolved config,
+  # with the seed kit's --device and --batch_size flags (the same values: the results must stay equal).
   cev="$work/container-eval"
   owned_dir "$cev"
   cp "$local_run/evaluation/config.resolved.yaml" "$cev/local-config.yaml"
   t=$(date +%s)
   drun -v "$local_run/evaluation_set:/data:ro" -v "$local_run/random-weights:/checkpoints:ro" -v "$cev:/outputs" \
     "evaluation-image:$tag" --config /outputs/local-config.yaml --base_dir /data --output_path /outputs/evaluation \
+    --device cpu --batch_size "$(sed -n 's/^batch_size: *//p' "$cev/local-config.yaml")" \
     --no_progress >"$work/container-eval.log" 2>&1 \
     || { tail -n 40 "$work/container-eval.log" >&2; fail "the evaluation in evaluation-image failed"; }
   container_eval="$(elapsed "$t") s"

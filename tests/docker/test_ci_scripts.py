@@ -154,6 +154,15 @@ def test_build_gives_a_stage_that_installs_what_the_base_gets(tmp_path):
     assert len([c for c in calls if c.startswith("secret id=pip_cert: CERT|")]) == 2
 
 
+def test_build_tags_the_seed_name_generate_image(tmp_path):
+    # the seed kit's README runs `generate-image`: build.sh tags the generate image with it (the same image)
+    calls = build(tmp_path, "--tag", "t1", stages=("generate", "evaluation"))
+    assert "tag generate:t1 generate-image:t1" in calls
+    assert [c for c in calls if c.startswith("tag ")] == ["tag generate:t1 generate-image:t1"]  # no other alias
+    builds = [c.split(" -t ")[1].split()[0] for c in calls if c.startswith("build ")]
+    assert "generate-image:t1" not in builds  # tagged, never built twice
+
+
 # ------------------------------------------------------------------------------------------------ docker_ci.sh
 def test_docker_ci_runs_the_pipeline_once_locally():
     cmds = [c for c in bash_commands(DOCKER_CI) if re.match(r"\s*([A-Z_]+=\S+\s+)*scripts/reproduce_all\.sh ", c)]
@@ -169,6 +178,7 @@ def test_docker_ci_one_containerised_evaluation_on_the_local_inputs():
     assert '-v "$local_run/evaluation_set:/data:ro"' in run  # the local run's inputs, read-only
     assert '-v "$local_run/random-weights:/checkpoints:ro"' in run  # the same seeded weights
     assert "--config /outputs/local-config.yaml" in run  # the local evaluation's resolved settings
+    assert "--device cpu --batch_size" in run  # the seed kit's flags, as its README passes them
     text = DOCKER_CI.read_text()
     assert 'cp "$local_run/evaluation/config.resolved.yaml" "$cev/local-config.yaml"' in text
     assert "full_results.json" in text and '"value", "std", "n"' in text
