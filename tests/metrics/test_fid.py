@@ -81,6 +81,22 @@ def test_the_eigenvalue_trace_equals_pytorch_fids_sqrtm(dims, n):
     assert frechet_distance(*args, method="sqrtm") == pytest.approx(want, rel=1e-12)
 
 
+def test_the_eigenvalue_trace_without_a_cholesky_factor():
+    """Σ1 singular (not positive definite: no Cholesky factor): the symmetric square-root route gives tr √(Σ1 Σ2)
+    equal to scipy's sqrtm of the product, and so does the positive definite case through the one-call route."""
+    from scipy.linalg import sqrtm
+
+    from talkingface.metrics.fid import trace_sqrt_product
+
+    x, y = pool3_like_features(40, 64, 1), pool3_like_features(300, 64, 2, shift=0.2)
+    s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)       # s1 has rank 39 < 64
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.cholesky(s1 - 1e-9 * np.eye(64))
+    for a, b in ((s1, s2), (s2, s1 + np.eye(64))):
+        want = float(np.trace(sqrtm(a @ b)).real)
+        assert trace_sqrt_product(a, b) == pytest.approx(want, rel=1e-6)
+
+
 def test_auto_takes_eigenvalues_only_for_full_rank_sets(fid_weights):
     from talkingface.metrics.fid import frechet_method
 
