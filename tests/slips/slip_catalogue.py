@@ -28,6 +28,11 @@ T_DAGAN_GOLDEN = "tests/dagan/test_dagan_golden.py"
 T_DAGAN_DEFAULTS = "tests/dagan/test_dagan_published_defaults.py"
 T_NIQE = "tests/metrics/test_niqe.py"
 T_LAWDNET_PIPE = "tests/lawdnet/test_lawdnet_pipeline.py"
+T_L1 = "tests/metrics/test_l1_metric.py::test_equals_fomm_expression_on_real_photos"
+T_AKD_GOLDEN = "tests/metrics/test_akd_metric.py::test_equals_the_authors_pose_evaluation"
+T_AED_GOLDEN = "tests/metrics/test_aed_metric.py::test_distances_equal_the_authors_code"
+T_CSIM_GOLDEN = "tests/metrics/test_csim_metric.py::test_every_pair_equals_the_authors"
+T_PAPER_RUNNER = "tests/evaluate/test_paper_metric_runner.py"
 
 SLIPS: tuple[Slip, ...] = (
     # --- media: readers and writers ---------------------------------------------------------------------------
@@ -102,6 +107,63 @@ SLIPS: tuple[Slip, ...] = (
          "float() / 127.5 - 1", "float() / 255.0",
          "[0, 1] inputs to lpips, which expects [-1, 1] (normalize=False)",
          ("tests/metrics/test_lpips.py::test_equals_lpips_package",)),
+    # --- paper metrics: L1, AKD, AED, CSIM (FOMM / pose-evaluation / DaGAN protocols) --------------------------
+    Slip("l1-on-255", "paper-metrics", "talkingface/metrics/l1.py",
+         "return sums.astype(np.float64) / (255.0 * h * w * c)", "return sums.astype(np.float64) / (h * w * c)",
+         "L1 as the mean absolute difference of the 0..255 pixel values: FOMM's images are uint8 / 255",
+         (T_L1,), fast=True),
+    Slip("l1-channel-mean-first", "paper-metrics", "talkingface/metrics/l1.py",
+         "diff = np.abs(a[s:s + step].astype(np.int16) - b[s:s + step].astype(np.int16))",
+         "diff = np.abs(a[s:s + step].astype(np.int16).sum(-1) - b[s:s + step].astype(np.int16).sum(-1))",
+         "the channels averaged before the difference (a grey L1): FOMM takes abs(a - b) of every RGB value",
+         (T_L1,)),
+    Slip("akd-euclidean", "paper-metrics", "talkingface/metrics/akd.py",
+         "return np.abs(ref - gen).reshape(len(gen), -1).mean(axis=1)",
+         "return np.linalg.norm(ref - gen, axis=-1).mean(axis=1)",
+         "'keypoint distance' read as the Euclidean distance per landmark; cmp_kp.py takes the mean abs "
+         "coordinate difference",
+         (T_AKD_GOLDEN,)),
+    Slip("akd-largest-face", "paper-metrics", "talkingface/metrics/akd.py",
+         "detected_faces=[boxes[0]])",
+         "detected_faces=[max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))])",
+         "the largest face (MTCNN's select_largest habit) instead of get_landmarks(frame)[0], S3FD's first face",
+         (T_AKD_GOLDEN,)),
+    Slip("akd-not-scaled-to-256", "paper-metrics", "talkingface/metrics/akd.py",
+         "scale = np.array([PROTOCOL_SIZE / w, PROTOCOL_SIZE / h])", "scale = np.array([1.0, 1.0])",
+         "landmarks left in the frame's own pixels: a 512x512 video's AKD doubles against the authors' 256x256",
+         (T_AKD_GOLDEN,)),
+    Slip("akd-flip-input-default", "paper-metrics", "talkingface/metrics/akd.py",
+         "detector_weights=detector_weights, flip_input=False).fa", "detector_weights=detector_weights).fa",
+         "flip_input=False dropped: the kit's FaceAlignmentBackend default (True) averages FAN with its mirror",
+         (T_AKD_GOLDEN,)),
+    Slip("aed-rgb", "paper-metrics", "talkingface/metrics/aed.py",
+         "small = sk_resize(frame[..., ::-1], (size, size), **RESIZE_MODES[resize])",
+         "small = sk_resize(frame, (size, size), **RESIZE_MODES[resize])",
+         "the frames fed in RGB like every other metric of the kit; extract_face_id flips them to BGR for OpenFace",
+         (T_AED_GOLDEN,)),
+    Slip("aed-sqrt-distance", "paper-metrics", "talkingface/metrics/aed.py",
+         "return np.sum(diff ** 2, axis=-1)", "return np.sqrt(np.sum(diff ** 2, axis=-1))",
+         "the Euclidean distance (with its square root) that 'embedding distance' suggests; cmp.py has no sqrt",
+         (T_AED_GOLDEN,)),
+    Slip("aed-skimage-default-resize", "paper-metrics", "talkingface/metrics/aed.py",
+         "small = sk_resize(frame[..., ::-1], (size, size), **RESIZE_MODES[resize])",
+         "small = sk_resize(frame[..., ::-1], (size, size))",
+         "extract.py's resize line copied as it is: scikit-image >= 0.15 anti-aliases it, FOMM's 0.14.0 did not",
+         (T_AED_GOLDEN,)),
+    Slip("openface-lrn-stale-1based", "paper-metrics", "talkingface/metrics/openface_net.py",
+         "stale[:, pre:] = square[:, :1]", "stale[:, pre + 1:] = square[:, :1]",
+         "Lua's 1-based 'c > prePad' ported literally: the legacy LRN's stale channel-0 term starts one channel late",
+         ("tests/metrics/test_aed_metric.py::test_lrn_is_the_legacy_one", T_AED_GOLDEN)),
+    Slip("csim-numpy-to-mtcnn", "paper-metrics", "talkingface/metrics/csim.py",
+         "return self.mtcnn(Image.fromarray(np.ascontiguousarray(image)))",
+         "return self.mtcnn(np.ascontiguousarray(image))",
+         "the uint8 array given to MTCNN as it is: facenet crops arrays with cv2 INTER_AREA, DaGAN's PIL images "
+         "with PIL bilinear",
+         (T_CSIM_GOLDEN,)),
+    Slip("csim-mtcnn-size-160", "paper-metrics", "talkingface/metrics/facenet.py",
+         'MTCNN_ARGS = {"image_size": 256, "margin": 0}', 'MTCNN_ARGS = {"image_size": 160, "margin": 0}',
+         "facenet-pytorch's default (and README) crop of 160 px instead of DaGAN's MTCNN(image_size=256, margin=0)",
+         (T_CSIM_GOLDEN,)),
     # --- SyncNet LSE ------------------------------------------------------------------------------------------
     Slip("lse-audio-late-640", "syncnet", "syncnet/protocol.py",
          "    audio_frames = len(audio) // SAMPLES_PER_FRAME\n    if audio_frames < MIN_FRAMES:",
@@ -216,6 +278,18 @@ SLIPS: tuple[Slip, ...] = (
          "plan.fid_reference = list(ref.values())", "plan.fid_reference = list(src.values())",
          "FID's reference set taken from the source folder instead of the ground truth",
          ("tests/evaluate/test_weights_metrics.py::test_fid_and_lpips_with_weights",)),
+    Slip("paper-nan-frames-counted", "evaluation", "talkingface/evaluation/batcher.py",
+         "state.counts[name] = state.counts.get(name, 0) + len(part)",
+         "state.counts[name] = state.counts.get(name, 0) + k",
+         "the frames of the batch counted instead of the values kept: skipped (no-face) frames dilute the mean",
+         (f"{T_PAPER_RUNNER}::test_nan_frames_are_left_out_of_the_mean_and_counted",)),
+    Slip("paper-source-first-frame", "evaluation", "talkingface/evaluation/frames.py",
+         "self._image = None if self.file.video else next(self._chunks)[0]",
+         "self._image = next(self._chunks)[0]",
+         "a source video reduced to its first frame, as DaGAN's demo takes its source image: CSIM pairs frame i "
+         "with source frame 0",
+         (f"{T_PAPER_RUNNER}::test_source_image_is_repeated_and_video_source_paired_by_index",
+          f"{T_PAPER_RUNNER}::test_missing_source_and_shorter_source_video")),
     # --- lawdnet: the lip-sync pipeline (python -m lawdnet.infer) --------------------------------------------
     Slip("lawdnet-pingpong-phase", "lawdnet", "lawdnet/template_clip.py",
          "phase = (done // length) % 2", "phase = (done // length + 1) % 2",
@@ -250,9 +324,10 @@ SLIPS: tuple[Slip, ...] = (
          "reverse=not lower)", "reverse=lower)",
          "lower_is_better inverted when ranking samples: the best examples shown as the worst",
          ("tests/report/test_report_readable.py::test_best_worst_only_when_n_allows",), fast=True),
-    Slip("fid-eig-symmetric-product", "metrics", "talkingface/metrics/fid.py",
-         "    m = root @ sigma2 @ root\n", "    m = sigma1 @ sigma2\n",
-         "Σ1 Σ2 taken as it is for the eigenvalues: it is not symmetric, and eigvalsh reads only one triangle",
+    Slip("fid-eig-generalized-type", "metrics", "talkingface/metrics/fid.py",
+         "        eig = eigh(sigma2, sigma1, type=2, eigvals_only=True, check_finite=False)\n",
+         "        eig = eigh(sigma2, sigma1, type=1, eigvals_only=True, check_finite=False)\n",
+         "the generalized problem of the wrong type: Σ2 v = λ Σ1 v has the eigenvalues of Σ1⁻¹ Σ2, not of Σ1 Σ2",
          ("tests/metrics/test_fid.py::test_the_eigenvalue_trace_equals_pytorch_fids_sqrtm",)),
     # --- the lip-sync service ---------------------------------------------------------------------------------
     Slip("serve-no-drain", "serving", "talkingface/serving/app.py",

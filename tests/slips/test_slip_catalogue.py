@@ -15,7 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from slip_catalogue import SLIPS, select  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-AREAS = {"media", "metrics", "syncnet", "dagan", "lawdnet", "evaluation", "reports", "serving"}
+AREAS = {"media", "metrics", "paper-metrics", "syncnet", "dagan", "lawdnet", "evaluation", "reports",
+         "serving"}
 
 
 def test_catalogue_shape():
