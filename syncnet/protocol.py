@@ -13,10 +13,9 @@ The protocol (docs/lse_protocol.md has it in prose):
 * the audio embeddings are zero-padded by vshift=15 rows at both ends; distance d[v, j] = ‖lip[v] − aud_pad[v+j] + 1e-6‖
   for j = 0..30 (offset 15 − j); mean over v per j; LSE-D = min, LSE-C = median − min, offset = 15 − argmin.
 
-Speed: both streams run once over the clip in batches (the lip stream as 2-D convolutions over an overlapping strided
-view of the frames, see :meth:`SyncNet.lip_embed_frames`), MFCC windows are a strided view, the 31 offsets are one
-vectorised distance computation, and frames are decoded in chunks and dropped after embedding (1024 floats kept per
-frame), so a 10-minute video needs little memory.
+Speed and memory: both streams run once in batches (the lip stream as 2-D convolutions over an overlapping strided
+view of the frames, see :meth:`SyncNet.lip_embed_frames`), frames are decoded in chunks and dropped after embedding,
+and the offset search is streamed (:mod:`syncnet.offsets`): no per-frame array of the clip is held whole but the audio.
 """
 from __future__ import annotations
 
@@ -30,6 +29,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
+from syncnet.offsets import StreamingOffsets, offset_distances  # noqa: F401 (offset_distances: the whole-array form)
 from talkingface.errors import MediaError
 from talkingface.heap import release_free_heap
 
@@ -177,8 +177,8 @@ def ffmpeg_jpeg_frames(path: str | Path, chunk: int = 64, qscale: int | None = N
 def mfcc_features(audio: np.ndarray, chunk_frames: int = 2048) -> np.ndarray:
     """python_speech_features.mfcc(audio, 16000) transposed to (13, T) float32, as syncnet_python builds ``cct``.
 
-    Long signals are processed in chunks of MFCC frames (the pre-emphasis once, then ``mfcc(preemph=0)`` on each
-    aligned slice), which gives the same numbers as one call with far less memory.
+    Long signals are processed in chunks of MFCC frames (``mfcc(preemph=0)`` on each aligned slice of the
+    pre-emphasised signal, made per slice): the same numbers as one call with far less memory.
     """
     from python_speech_features import mfcc, sigproc
 
@@ -188,11 +188,12 @@ def mfcc_features(audio: np.ndarray, chunk_frames: int = 2048) -> np.ndarray:
     total = 1 if n <= win else 1 + int(np.ceil((n - win) / hop))
     if total <= 2 * chunk_frames:
         return np.ascontiguousarray(mfcc(audio, SAMPLE_RATE).T.astype(np.float32))
-    pre = sigproc.preemphasis(audio, 0.97)
     parts = []
     for f0 in range(0, total, chunk_frames):
         f1 = total if total - f0 < 2 * chunk_frames else f0 + chunk_frames
-        seg = pre[f0 * hop:] if f1 == total else pre[f0 * hop:(f1 - 1) * hop + win]
+        a, b = f0 * hop, (n if f1 == total else (f1 - 1) * hop + win)
+        # = sigproc.preemphasis(audio, 0.97)[a:b], element by element
+        seg = sigproc.preemphasis(audio[:b], 0.97) if a == 0 else audio[a:b] - 0.97 * audio[a - 1:b - 1]
         parts.append(mfcc(seg, SAMPLE_RATE, preemph=0).astype(np.float32))
         if f1 == total:
             break
@@ -200,15 +201,11 @@ def mfcc_features(audio: np.ndarray, chunk_frames: int = 2048) -> np.ndarray:
 
 
 # --- embeddings ---------------------------------------------------------------------------------------------------
-def lip_embeddings(model, frame_chunks: Iterable[np.ndarray], max_windows: int, device="cpu",
-                   batch_size: int = 32) -> tuple[torch.Tensor, int]:
-    """Lip embeddings of the first ``max_windows`` 5-frame windows of a stream of (k,224,224,3) BGR uint8 chunks.
-
-    Returns ((n, 1024) float32 CPU tensor, frames read). Reading stops after ``max_windows + 5`` frames (one past
-    the last window, so that ``min(frames read, …)`` is syncnet_python's ``min(len(images), …)``); every chunk is
-    dropped after use (the last 4 frames are carried over to the next).
-    """
-    feats, carry, seen, done = [], None, 0, 0
+def iter_lip_embeddings(model, frame_chunks: Iterable[np.ndarray], max_windows: int, device="cpu",
+                        batch_size: int = 32) -> Iterator[tuple[list[torch.Tensor], int]]:
+    """Per frame chunk: (lip embedding batches of the windows it completes, frames read so far), as in
+    :func:`lip_embeddings` (same batches, same stopping rule); the chunk's frames are dropped before it is yielded."""
+    carry, seen, done = None, 0, 0
     need = max_windows + WINDOW
     with torch.inference_mode():
         for chunk in frame_chunks:
@@ -219,20 +216,37 @@ def lip_embeddings(model, frame_chunks: Iterable[np.ndarray], max_windows: int, 
             x = torch.from_numpy(np.ascontiguousarray(chunk)).to(device).permute(0, 3, 1, 2).float()
             x = x if carry is None else torch.cat([carry, x])
             n_win = max(0, min(len(x) - WINDOW + 1, max_windows - done))
+            feats = []
             for s in range(0, n_win, batch_size):
                 e = min(s + batch_size, n_win)
                 feats.append(model.lip_embed_frames(x[s:e + WINDOW - 1]).float().cpu())
             done += n_win
             carry = x[n_win:]
+            del x, chunk
             release_free_heap()       # freed activations would otherwise fragment glibc's arenas: RSS grows with length
+            yield feats, seen
+
+
+def lip_embeddings(model, frame_chunks: Iterable[np.ndarray], max_windows: int, device="cpu",
+                   batch_size: int = 32) -> tuple[torch.Tensor, int]:
+    """Lip embeddings of the first ``max_windows`` 5-frame windows of a stream of (k,224,224,3) BGR uint8 chunks.
+
+    Returns ((n, 1024) float32 CPU tensor, frames read). Reading stops after ``max_windows + 5`` frames (one past
+    the last window, so that ``min(frames read, …)`` is syncnet_python's ``min(len(images), …)``).
+    """
+    feats, seen = [], 0
+    for batches, seen in iter_lip_embeddings(model, frame_chunks, max_windows, device, batch_size):  # noqa: B007
+        feats += batches
     out = torch.cat(feats) if feats else torch.zeros(0, 1024)
     return out, seen
 
 
-def audio_embeddings(model, cct: np.ndarray, n_windows: int, device="cpu", batch_size: int = 256) -> torch.Tensor:
-    """Audio embeddings of MFCC windows 4v..4v+19 for v < n_windows (a strided view, batched): (n, 1024) CPU."""
+def audio_embeddings(model, cct: np.ndarray, n_windows: int, device="cpu", batch_size: int = 256,
+                     start: int = 0) -> torch.Tensor:
+    """Audio embeddings of MFCC windows 4v..4v+19 for start ≤ v < n_windows (a strided view, in batches of
+    ``batch_size`` from ``start``): (n − start, 1024) CPU."""
     mf = torch.from_numpy(cct)
-    windows = mf.unfold(1, MFCC_WINDOW, MFCC_PER_FRAME).permute(1, 0, 2)[:n_windows]   # (n, 13, 20) view
+    windows = mf.unfold(1, MFCC_WINDOW, MFCC_PER_FRAME).permute(1, 0, 2)[start:n_windows]   # (n, 13, 20) view
     out = []
     with torch.inference_mode():
         for s in range(0, len(windows), batch_size):
@@ -241,21 +255,6 @@ def audio_embeddings(model, cct: np.ndarray, n_windows: int, device="cpu", batch
             if len(out) % 16 == 0:
                 release_free_heap()
     return torch.cat(out) if out else torch.zeros(0, 1024)
-
-
-def offset_distances(lip: torch.Tensor, aud: torch.Tensor, vshift: int = VSHIFT, chunk: int = 512) -> np.ndarray:
-    """Mean over frames of ‖lip[v] − aud_pad[v+j] + 1e-6‖ for j = 0..2·vshift (syncnet_python's calc_pdist + mean),
-    all offsets at once; rows in chunks so memory stays bounded. Returns (2·vshift+1,) float64."""
-    n = len(lip)
-    win = 2 * vshift + 1
-    audp = torch.nn.functional.pad(aud, (0, 0, vshift, vshift))
-    total = torch.zeros(win, dtype=torch.float64)
-    for s in range(0, n, chunk):
-        e = min(n, s + chunk)
-        shifted = audp[s:e + 2 * vshift].unfold(0, win, 1)             # (e-s, D, win) view
-        d = torch.linalg.vector_norm(lip[s:e, :, None] - shifted + 1e-6, dim=1)
-        total += d.double().sum(0)
-    return (total / n).numpy()
 
 
 def lse_from_distances(mdist: np.ndarray, vshift: int = VSHIFT) -> tuple[float, float, int]:
@@ -272,14 +271,21 @@ def score_streams(model, frame_chunks: Iterable[np.ndarray], audio: np.ndarray, 
     if audio_frames < MIN_FRAMES:
         raise MediaError(f"{what}: audio too short to score ({len(audio) / SAMPLE_RATE:.2f} s; LSE needs at least "
                          f"{MIN_FRAMES} frames = {MIN_FRAMES / 25:.2f} s of audio and video)")
-    lip, seen = lip_embeddings(model, frame_chunks, audio_frames - WINDOW, device, batch_size)
+    # MFCC of the audio up to the longest clip the video can make (13 floats per 10 ms): its columns for the windows
+    # scored equal those of syncnet_python's cut at (lastframe + 5) · 640 + 400 (MFCC frames are independent)
+    cct = mfcc_features(audio[: audio_frames * SAMPLES_PER_FRAME + 400])
+    audio_batch = max(batch_size, 64)
+    search = StreamingOffsets(lambda s, e: audio_embeddings(model, cct, e, device, audio_batch, start=s), VSHIFT,
+                              audio_batch=audio_batch)
+    seen = 0
+    for batches, read in iter_lip_embeddings(model, frame_chunks, audio_frames - WINDOW, device, batch_size):
+        seen = read
+        for rows in batches:
+            search.add(rows)
     if seen < MIN_FRAMES:
         raise MediaError(f"{what}: {seen} video frames; LSE needs at least {MIN_FRAMES}")
     lastframe = min(seen, audio_frames) - WINDOW
-    lip = lip[:lastframe]
-    cct = mfcc_features(audio[: (lastframe + WINDOW) * SAMPLES_PER_FRAME + 400])
-    aud = audio_embeddings(model, cct, lastframe, device, max(batch_size, 64))
-    mdist = offset_distances(lip, aud)
+    mdist = search.finish(lastframe)
     lse_d, lse_c, offset = lse_from_distances(mdist)
     return SyncNetResult(lse_d=lse_d, lse_c=lse_c, offset=offset, distances=mdist, frames=lastframe,
                          video_frames=seen, audio_frames=audio_frames)

@@ -49,12 +49,11 @@ def _context(doc) -> str:
     return f"golden made by syncnet_python {doc['authors']['commit'][:8]} with ffmpeg {made}; {same}"
 
 
-def window_distances(lip: torch.Tensor, aud: torch.Tensor, vshift: int) -> np.ndarray:
-    """d[v, j] = ||lip[v] - aud_padded[v + j] + 1e-6|| (syncnet_python's calc_pdist), (windows, 2 vshift + 1)."""
-    audp = torch.nn.functional.pad(aud, (0, 0, vshift, vshift))
-    rows = [torch.nn.functional.pairwise_distance(lip[[v]].repeat(2 * vshift + 1, 1), audp[v:v + 2 * vshift + 1])
+def block_distances(lip: torch.Tensor, audp: torch.Tensor, vshift: int) -> list[torch.Tensor]:
+    """d[v, j] = ||lip[v] - audp[v + j] + 1e-6|| (syncnet_python's calc_pdist) for a block of lip rows and the
+    zero-padded audio rows they see, one (2 vshift + 1,) row per window."""
+    return [torch.nn.functional.pairwise_distance(lip[[v]].repeat(2 * vshift + 1, 1), audp[v:v + 2 * vshift + 1])
             for v in range(len(lip))]
-    return torch.stack(rows).numpy()
 
 
 def _check(doc, arrays, offset, lse_d, lse_c, mdist, frames, what):
@@ -77,21 +76,21 @@ def test_golden_is_not_trivial(golden):
 
 def test_evaluate_video_equals_syncnet_python(golden, weights, monkeypatch):
     """``syncnet.evaluate_video`` (whole-frame mode, a no-op resize on this 224x224 clip) from the weights file."""
-    import syncnet.protocol
+    import syncnet.offsets
 
     doc, arrays = golden
-    seen = {}
-    original = syncnet.protocol.offset_distances
+    rows = []
+    original = syncnet.offsets.row_distances
 
-    def spy(lip, aud, *args, **kwargs):
-        seen["lip"], seen["aud"] = lip.clone(), aud.clone()
-        return original(lip, aud, *args, **kwargs)
+    def spy(lip, audp, vshift):     # the streamed offset search's blocks, in order
+        rows.extend(block_distances(lip, audp, vshift))
+        return original(lip, audp, vshift)
 
-    monkeypatch.setattr(syncnet.protocol, "offset_distances", spy)
+    monkeypatch.setattr(syncnet.offsets, "row_distances", spy)
     r = syncnet.evaluate_video(CLIP, weights, device="cpu")
     assert r.mode == "whole-frame" and r.reference and not r.notes, r.notes
     _check(doc, arrays, r.offset, r.lse_d, r.lse_c, r.distances, r.frames, "syncnet.evaluate_video")
-    per_window = window_distances(seen["lip"], seen["aud"], 15)
+    per_window = torch.stack(rows).numpy()
     np.testing.assert_allclose(per_window, arrays["dists"], rtol=RTOL, err_msg=_context(doc))
 
 
