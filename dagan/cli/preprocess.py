@@ -11,11 +11,14 @@ recipe: tracks end at shot/scale changes, lost faces and faces leaving the frame
 1.2x to a square inside the frame. The split is by identity, never by clip.
 
 Resumable: a finished video is skipped, a killed run goes on where it stopped; a broken video fails alone with its
-reason. Writes ``preprocess_report.json`` (per video: frames, duration, clips with their crop boxes, tracks kept,
-dropped and ended and why, frames without a face or in no clip, identity and split; ``jitter``: the mean
-frame-to-frame motion of the detected box's centre within the kept tracks, in box sides, head motion included —
-0.009 on the DaGAN authors' VoxCeleb driving clip with the offline detector) and ``preprocess_config.yaml`` (the
-settings; a later run into the same folder must use the same ones). Exit status 1 when a video failed.
+reason. Any length: frames are streamed (a 2-hour video costs time, not memory); ``--max_minutes M`` skips videos
+longer than M minutes, recorded with their duration and the reason (docs/lawdnet_preprocess.md, long videos). Writes
+``preprocess_report.json`` (per video: frames, duration, clips with their crop boxes, tracks kept, dropped and ended
+and why, frames without a face or in no clip, identity and split; ``jitter``: the mean frame-to-frame motion of the
+detected box's centre within the kept tracks, in box sides, head motion included — 0.009 on the DaGAN authors'
+VoxCeleb driving clip with the offline detector) and ``preprocess_config.yaml`` (the settings; a later run into the
+same folder must use the same ones).
+Exit status 1 when a video failed.
 """
 from __future__ import annotations
 
@@ -81,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
            "(video: path relative to --input_dir, with or without suffix, or its stem). A video directly in "
            "--input_dir is its own identity under top and parent")
     a("--seed", type=int, default=0, help="seed of the identity split (default 0)")
+    a("--max_minutes", type=float, metavar="M",
+      help="skip videos longer than M minutes: each is recorded in preprocess_report.json as skipped with its "
+           "duration and the reason (e.g. '2:00:00 long, over --max_minutes 60'), not processed and not marked "
+           "done, so a later run with a higher limit or none processes it (default: no limit; any length is "
+           "streamed, memory stays flat, but a 2-hour video takes its time)")
     a("--no_progress", action="store_true", help="no progress bar")
     return p
 
@@ -111,6 +119,8 @@ def check_args(args: argparse.Namespace) -> None:
                              ("min_size", args.min_size, 0), ("max_frames", args.max_frames or 1, 1)):
         if value < low:
             raise KitError(f"--{flag} must be at least {low}, got {value}")
+    if args.max_minutes is not None and not args.max_minutes > 0:
+        raise KitError(f"--max_minutes must be > 0, got {args.max_minutes:g}")
     if args.size % 2:
         raise KitError(f"--size must be even (H.264 clips), got {args.size}")
     if not 0 <= args.test_fraction < 1:
@@ -193,11 +203,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = PrepWork(settings, backend if args.workers <= 1 else None)      # each worker builds its own
     del backend
     report = run_jobs(jobs, work, out, workers=args.workers, threads=args.threads, report_name=REPORT_NAME,
-                      shard=args.shard,
-                      settings={**record, "split": summary}, progress=not args.no_progress)
+                      shard=args.shard, max_minutes=args.max_minutes,
+                      settings={**record, "max_minutes": args.max_minutes, "split": summary},
+                      progress=not args.no_progress)
     counts = report["counts"]
     clips = {s: sum(len(r.get("clips", [])) for r in report["videos"].values() if r.get("split") == s)
              for s in ("train", "test")}
-    log.info("%d videos: %d done, %d done earlier, %d failed; %d clips in train/, %d in test/ (%s)", counts["videos"],
-             counts["done"], counts["done earlier"], counts["failed"], clips["train"], clips["test"], out)
+    log.info("%d videos: %d done, %d done earlier, %d failed, %d skipped; %d clips in train/, %d in test/ (%s)",
+             counts["videos"], counts["done"], counts["done earlier"], counts["failed"], counts["skipped"],
+             clips["train"], clips["test"], out)
     return 1 if counts["failed"] else 0

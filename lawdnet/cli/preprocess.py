@@ -7,7 +7,8 @@ Takes the step flags of the authors' ``data_processing_正脸化.py`` (each step
 step and reads what the earlier ones wrote) with ``--workers N`` in place of their ``*_multithreading`` flags, plus
 ``--shard i/n``, the landmark source, the feature models and the crop settings. Any video (any fps: re-timed to 25
 fps CFR; any size, codec, length); a broken video fails alone with its reason in ``preprocess_report.json``;
-finished steps are never redone. docs/lawdnet_preprocess.md describes the layout and the report.
+finished steps are never redone; ``--max_minutes M`` skips videos longer than M minutes (recorded with their duration
+and the reason). docs/lawdnet_preprocess.md describes the layout and the report.
 """
 from __future__ import annotations
 
@@ -70,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     a("--json_path_root", help="write frame_path_list as <this>/split_video_25fps_crop_face/… (the folder as the "
                                "training code will see it, e.g. ./asserts/training_data); default: the absolute "
                                "--output_dir")
+    a("--max_minutes", type=float, metavar="M",
+      help="skip videos longer than M minutes: each is recorded in preprocess_report.json as skipped with its "
+           "duration and the reason (e.g. '2:00:00 long, over --max_minutes 60'), no step runs on it and nothing is "
+           "marked done, so a later run with a higher limit or none processes it (default: no limit; frames are "
+           "streamed, but a 2-hour video is 180,000 frames at 25 fps and its DeepSpeech features hold its whole "
+           "audio in memory)")
     a("--device", default="auto", help="cpu | cuda | cuda:N | auto (default)")
     a("--no_progress", action="store_true", help="no progress bar")
     return p
@@ -93,6 +100,8 @@ def plan_from_args(args: argparse.Namespace):
         raise KitError(f"--workers and --threads must be >= 1, got {args.workers} and {args.threads}")
     if args.clip_length < 5:
         raise KitError(f"--clip_length must be >= 5 (a sample reads frames 2..6 of a clip), got {args.clip_length}")
+    if args.max_minutes is not None and not args.max_minutes > 0:
+        raise KitError(f"--max_minutes must be > 0, got {args.max_minutes:g}")
     if args.crop_width < 16:
         raise KitError(f"--crop_width must be >= 16, got {args.crop_width}")
     landmarks = "openface-csv" if args.openface_dir else args.landmarks
@@ -123,7 +132,7 @@ def plan_from_args(args: argparse.Namespace):
                 openface_dir=Path(args.openface_dir) if args.openface_dir else None, model_paths=paths,
                 model_labels=labels, random_seed=args.random_model, clip_length=args.clip_length,
                 crop_width=args.crop_width, device=resolve_device(args.device), progress=not args.no_progress,
-                path_root=args.json_path_root, min_clips=args.min_clips)
+                path_root=args.json_path_root, min_clips=args.min_clips, max_minutes=args.max_minutes)
 
 
 @cli_main
@@ -137,8 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = preprocess(plan)
     failed = report["counts"]["failed"]
     training = report["training_json"]
-    log.info("%d video(s), %d with a failed step%s; %d with feature rows != frames (fixed, listed); report %s",
-             report["counts"]["videos"], failed, f" ({', '.join(sorted(report['failed']))})" if failed else "",
+    log.info("%d video(s), %d with a failed step%s, %d skipped (over --max_minutes); %d with feature rows != frames "
+             "(fixed, listed); report %s", report["counts"]["videos"], failed,
+             f" ({', '.join(sorted(report['failed']))})" if failed else "", report["counts"]["skipped"],
              len(report["length_mismatches"]), Path(plan.output_dir) / REPORT)
     if training is not None:
         log.info("training JSON %s: %d video(s), %d clip(s), %d left out", training["path"], training["videos"],

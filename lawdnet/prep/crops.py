@@ -34,15 +34,30 @@ def openface_rows(csv_path: Path, frames: int) -> dict[int, np.ndarray | None]:
     return table
 
 
-def write_landmarks_csv(path: Path, found: list[np.ndarray | None]) -> None:
-    """The landmarks used, in OpenFace FeatureExtraction's columns (frame 1-based, success 0 = no face)."""
-    with path.open("w", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(_HEADER)
-        for i, p in enumerate(found):
+class LandmarkCsv:
+    """The landmarks used, in OpenFace FeatureExtraction's columns (frame 1-based, success 0 = no face), written
+    row by row as frames are seen (nothing per frame is kept: a 2-hour video is 180,000 rows), or nowhere when
+    ``path`` is None."""
+
+    def __init__(self, path: Path | None):
+        self._fh = None if path is None else path.open("w", newline="")
+        self._out = None if self._fh is None else csv.writer(self._fh)
+        self.rows = 0
+        if self._out is not None:
+            self._out.writerow(_HEADER)
+
+    def add(self, points: list[np.ndarray | None]) -> None:
+        for p in points:
+            i, self.rows = self.rows, self.rows + 1
+            if self._out is None:
+                continue
             pts = np.zeros((68, 2), np.float32) if p is None else np.asarray(p, np.float32)[:, :2]
-            out.writerow([i + 1, 0, f"{i / 25:.3f}", f"{0.0 if p is None else 1.0:.2f}", int(p is not None),
-                          *(f"{v:.3f}" for v in pts[:, 0]), *(f"{v:.3f}" for v in pts[:, 1])])
+            self._out.writerow([i + 1, 0, f"{i / 25:.3f}", f"{0.0 if p is None else 1.0:.2f}", int(p is not None),
+                                *(f"{v:.3f}" for v in pts[:, 0]), *(f"{v:.3f}" for v in pts[:, 1])])
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
 
 
 @dataclass
@@ -85,9 +100,6 @@ class CropWork:
 
     def __call__(self, job: Job, scratch: Path) -> WorkResult:
         import cv2
-        import torch
-
-        from lawdnet.face_align import align_matrices, warp_faces
 
         video = job.id.split("/", 1)[1]
         record = layout.marker(self.root, "frames", video)
@@ -100,7 +112,35 @@ class CropWork:
         if clips == 0:
             raise MediaError(f"{video}: {n} frames at 25 fps, fewer than one {self.clip_length}-frame clip")
         detect, backend_name = self._detector(video, n)
-        out_dir, found_all = scratch / "crops", []
+        out_dir, csv_path = scratch / "crops", scratch / f"{video}.csv"
+        found_all = LandmarkCsv(None if self.landmarks == "openface-csv" else csv_path)
+        try:
+            dropped, misses = self._crop_clips(detect, frame_dir, out_dir, clips, found_all)
+            for i in range(clips * self.clip_length, n):        # the tail: only for a complete landmark CSV
+                image = cv2.imread(str(frame_dir / layout.frame_name(i)))
+                found_all.add([None if image is None else detect(i, cv2.cvtColor(image, cv2.COLOR_BGR2RGB))])
+        finally:
+            found_all.close()
+        if len(dropped) == clips:
+            raise MediaError(f"{video}: no face found in any of its {clips} clips ({clips * self.clip_length} "
+                             f"frames); LawDNet needs a visible face")
+        files = {f"{layout.CROPS}/{video}": out_dir}
+        if self.landmarks != "openface-csv":
+            files[f"{layout.LANDMARKS}/{video}.csv"] = csv_path
+        stats = {"frames": n, "clips": clips, "clips_kept": clips - len(dropped), "clips_dropped": dropped,
+                 "faces_not_found": misses, "frames_after_last_clip": n - clips * self.clip_length,
+                 "landmarks": backend_name, "crop_size": [int(1.3 * self.crop_width), self.crop_width]}
+        return WorkResult(files, stats)
+
+    def _crop_clips(self, detect, frame_dir: Path, out_dir: Path, clips: int, found_all: LandmarkCsv
+                    ) -> tuple[list[int], int]:
+        """Every complete clip's crops into ``out_dir/<clip>/``, its landmarks onto ``found_all``; returns (clips
+        dropped, frames without a face). One clip's frames in memory at a time."""
+        import cv2
+        import torch
+
+        from lawdnet.face_align import align_matrices, warp_faces
+
         last, dropped, misses = None, [], 0
         for k in range(clips):
             index = range(k * self.clip_length, (k + 1) * self.clip_length)
@@ -111,7 +151,7 @@ class CropWork:
                     raise MediaError(f"{frame_dir / layout.frame_name(i)}: missing or unreadable frame")
                 images.append(image)
             found = [detect(i, cv2.cvtColor(im, cv2.COLOR_BGR2RGB)) for i, im in zip(index, images, strict=True)]
-            found_all += found
+            found_all.add(found)
             misses += sum(p is None for p in found)
             good = [p for p in found if p is not None]
             if not good:
@@ -131,18 +171,4 @@ class CropWork:
                 face = face.astype(np.uint8)                      # BGR in, BGR out: the authors warp cv2's images
                 if not cv2.imwrite(str(clip_dir / layout.frame_name(i)), face):
                     raise OSError(f"{clip_dir / layout.frame_name(i)}: cannot write JPEG")
-        for i in range(clips * self.clip_length, n):        # the tail: only for a complete landmark CSV
-            image = cv2.imread(str(frame_dir / layout.frame_name(i)))
-            found_all.append(None if image is None else detect(i, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)))
-        if len(dropped) == clips:
-            raise MediaError(f"{video}: no face found in any of its {clips} clips ({clips * self.clip_length} "
-                             f"frames); LawDNet needs a visible face")
-        files = {f"{layout.CROPS}/{video}": out_dir}
-        if self.landmarks != "openface-csv":
-            csv_path = scratch / f"{video}.csv"
-            write_landmarks_csv(csv_path, found_all)
-            files[f"{layout.LANDMARKS}/{video}.csv"] = csv_path
-        stats = {"frames": n, "clips": clips, "clips_kept": clips - len(dropped), "clips_dropped": dropped,
-                 "faces_not_found": misses, "frames_after_last_clip": n - clips * self.clip_length,
-                 "landmarks": backend_name, "crop_size": [int(1.3 * self.crop_width), self.crop_width]}
-        return WorkResult(files, stats)
+        return dropped, misses

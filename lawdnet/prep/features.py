@@ -40,11 +40,11 @@ class FeatureWork:
         wav = Path(self.root) / layout.AUDIO / f"{video}.wav"
         if layout.marker(self.root, "audio", video) is None or not wav.is_file():
             raise KitError(f"{video}: no audio in {layout.AUDIO}/ (run --extract_audio first, or see why it failed)")
-        from lawdnet.features.audio import read_pcm
+        from lawdnet.prep.audio import sample_stats
 
-        _, samples = read_pcm(wav)
-        if samples.min() == samples.max():
-            raise MediaError(f"{wav}: the audio is silent (every sample is {int(samples.flat[0])}): DeepSpeech "
+        _, low, high = sample_stats(wav)                   # a chunk at a time (the network then reads it whole)
+        if low == high:
+            raise MediaError(f"{wav}: the audio is silent (every sample is {low}): DeepSpeech "
                              "features are undefined; leave this video out")
         features, n16, _ = self.source()(wav)
         features = np.asarray(features, dtype=np.float32)

@@ -10,7 +10,7 @@ from typing import Any
 from lawdnet.prep import layout
 from lawdnet.prep.training_json import MIN_CLIPS, build_training_json, length_fix, videos_on_disk
 from talkingface.fsutil import write_text_atomic
-from talkingface.preprocess import FAILED, Job, find_videos, run_jobs
+from talkingface.preprocess import FAILED, TOO_LONG, Job, find_videos, run_jobs
 
 log = logging.getLogger("lawdnet")
 REPORT = "preprocess_report.json"
@@ -38,6 +38,7 @@ class Plan:
     progress: bool = True
     path_root: str | None = None
     min_clips: int = MIN_CLIPS
+    max_minutes: float | None = None
 
     def settings(self) -> dict[str, Any]:
         return {"steps": list(self.steps), "features": list(self.features), "landmarks": self.landmarks,
@@ -45,7 +46,7 @@ class Plan:
                 "models": self.model_labels, "random_seed": self.random_seed, "fps": 25, "audio_rate": 16000,
                 "clip_length": self.clip_length, "crop_size": [int(1.3 * self.crop_width), self.crop_width],
                 "device": self.device, "input_dir": None if self.input_dir is None else str(self.input_dir),
-                "json_path_root": self.path_root}
+                "json_path_root": self.path_root, "max_minutes": self.max_minutes}
 
 
 def make_work(plan: Plan, step: str):
@@ -86,9 +87,10 @@ def _tidy(root: Path) -> None:
 
 def merge_report(root: Path, videos: list[str], ran: dict[str, dict[str, dict]], plan: Plan,
                  training: dict | None) -> dict[str, Any]:
-    """One report: per video every step's record (run now or done earlier), failures with reasons, and each
-    disagreement between feature rows and video frames with the fix :func:`lawdnet.features.align_rows` applies."""
-    out, failed, mismatches = {}, {}, {}
+    """One report: per video its duration and every step's record (run now or done earlier), failures and videos
+    skipped (over ``max_minutes``) with reasons, and each disagreement between feature rows and video frames with
+    the fix :func:`lawdnet.features.align_rows` applies."""
+    out, failed, skipped, mismatches = {}, {}, {}, {}
     for video in videos:
         steps = {}
         for step in layout.STEPS:
@@ -98,18 +100,25 @@ def merge_report(root: Path, videos: list[str], ran: dict[str, dict[str, dict]],
         reasons = {s: r["reason"] for s, r in steps.items() if r.get("status") == FAILED}
         if reasons:
             failed[video] = reasons
+        too_long = [r["reason"] for r in steps.values() if r.get("status") == TOO_LONG]
+        if too_long and not reasons:
+            skipped[video] = too_long[0]
         frames = steps.get("frames", {}).get("frames")
         check = {f"{k}_rows": steps[k][f"{k}_rows"] for k in ("dp1", "dp2") if f"{k}_rows" in steps.get(k, {})}
         if frames is not None and check:
             fixes = {f"{k[:3]}_fix": length_fix(frames, rows) for k, rows in check.items()}
             if any(fixes.values()):
                 mismatches[video] = {"frames": frames, **check, **fixes}
-        out[video] = {"status": FAILED if reasons else "done", "steps": steps}
-    counts = {step: {s: sum(r.get("status") == s for r in recs.values()) for s in ("done", "done earlier", FAILED)}
-              for step, recs in ran.items()}
+        duration = next((r["duration"] for r in steps.values() if r.get("duration") is not None), None)
+        out[video] = {"status": FAILED if reasons else TOO_LONG if video in skipped else "done",
+                      "duration": duration, **({"reason": skipped[video]} if video in skipped else {}),
+                      "steps": steps}
+    counts = {step: {s: sum(r.get("status") == s for r in recs.values())
+                     for s in ("done", "done earlier", FAILED, TOO_LONG)} for step, recs in ran.items()}
     return {"settings": plan.settings(), "shard": plan.shard, "workers": plan.workers,
-            "counts": {"videos": len(videos), "failed": len(failed), "steps": counts},
-            "failed": failed, "length_mismatches": mismatches, "training_json": training, "videos": out}
+            "counts": {"videos": len(videos), "failed": len(failed), "skipped": len(skipped), "steps": counts},
+            "failed": failed, "skipped": skipped, "length_mismatches": mismatches, "training_json": training,
+            "videos": out}
 
 
 def preprocess(plan: Plan) -> dict[str, Any]:
@@ -125,12 +134,13 @@ def preprocess(plan: Plan) -> dict[str, Any]:
         log.info("step %s: %d video(s)", step, len(step_jobs))
         report = run_jobs(step_jobs, make_work(plan, step), root, workers=plan.workers, threads=plan.threads,
                           report_name=f"{layout.STEP_REPORTS}/{step}.json", settings=plan.settings(),
-                          progress=plan.progress, shard=plan.shard)
+                          progress=plan.progress, shard=plan.shard, max_minutes=plan.max_minutes)
         ran[step] = report["videos"]
     _tidy(root)
     training = None
     if "json" in plan.steps:
-        videos = names if plan.input_dir is not None else videos_on_disk(root)
+        too_long = {j.split("/", 1)[1] for recs in ran.values() for j, r in recs.items() if r["status"] == TOO_LONG}
+        videos = [v for v in names if v not in too_long] if plan.input_dir is not None else videos_on_disk(root)
         training = build_training_json(root, videos, plan.features, plan.clip_length, plan.path_root,
                                        plan.min_clips, _shard_name(layout.JSON, plan.shard))
         names = names or videos

@@ -6,14 +6,16 @@ from talkingface.preprocess.runner import (
     DONE,
     FAILED,
     SKIPPED,
+    TOO_LONG,
     VIDEO_SUFFIXES,
     Job,
     WorkResult,
+    clock,
     find_videos,
     in_shard,
     parse_shard,
     run_jobs,
 )
 
-__all__ = ["DONE", "FAILED", "SKIPPED", "VIDEO_SUFFIXES", "Job", "WorkResult", "find_videos", "in_shard",
-           "parse_shard", "run_jobs"]
+__all__ = ["DONE", "FAILED", "SKIPPED", "TOO_LONG", "VIDEO_SUFFIXES", "Job", "WorkResult", "clock", "find_videos",
+           "in_shard", "parse_shard", "run_jobs"]

@@ -8,7 +8,10 @@ into the empty folder ``scratch`` and returns which scratch file goes where (pat
 its statistics. The runner then moves the files into place (renames on one file system) and writes the video's
 marker ``<root>/.done/<job id>.json`` last: a video counts as done only with its marker, so a killed run resumes
 where it stopped (its half-written scratch folder is deleted, its moved files are overwritten) and a finished video
-is never redone. A video whose work raises is recorded with a one-line reason and the others go on. Shards split
+is never redone. A video whose work raises is recorded with a one-line reason and the others go on. Every record
+holds the video's ``duration`` (seconds, probed); with ``max_minutes`` a longer video is not processed but recorded
+as ``skipped`` with the reason (no marker: a later run with a higher limit, or none, processes it). Works stream
+their frames, so a long video costs time, not memory; a killed run redoes the video it was in. Shards split
 the list by a hash of each video's relative path, so machines or containers given ``--shard i/n`` share one
 dataset without talking to each other (each writes its own report).
 """
@@ -34,6 +37,8 @@ log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".3gp")
 DONE, FAILED, SKIPPED = "done", "failed", "done earlier"
+#: a video over ``max_minutes``: recorded with its duration and the reason, not processed, no marker
+TOO_LONG = "skipped"
 
 
 @dataclass(frozen=True)
@@ -92,8 +97,31 @@ def _marker(root: Path, job: Job) -> Path:
     return root / ".done" / f"{job.id}.json"
 
 
-def _run_one(work: Callable[[Job, Path], WorkResult], job: Job, root: Path) -> dict[str, Any]:
-    """In a worker: the work in a fresh scratch folder, its files moved into place, then the marker."""
+def clock(seconds: float) -> str:
+    """``7200.0`` -> ``"2:00:00"``: a duration as h:mm:ss."""
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def _duration(path: Path) -> float | None:
+    """The video's duration in seconds (metadata, nothing decoded), or None when it cannot be probed (the work
+    then fails with the reason)."""
+    from talkingface.media import probe
+
+    try:
+        return round(float(probe(path).duration), 3)
+    except Exception:  # noqa: BLE001 - a broken file: its work reports why
+        return None
+
+
+def _run_one(work: Callable[[Job, Path], WorkResult], job: Job, root: Path,
+             max_minutes: float | None = None) -> dict[str, Any]:
+    """In a worker: the work in a fresh scratch folder, its files moved into place, then the marker (or, over
+    ``max_minutes``, a skipped record without running the work)."""
+    duration = _duration(job.path)
+    if max_minutes is not None and duration is not None and duration > 60 * max_minutes:
+        return {"status": TOO_LONG, "duration": duration, "seconds": 0.0,
+                "reason": f"{clock(duration)} long, over --max_minutes {max_minutes:g}"}
     scratch = root / ".partial" / job.id
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
@@ -106,13 +134,14 @@ def _run_one(work: Callable[[Job, Path], WorkResult], job: Job, root: Path) -> d
             if dst.is_dir():
                 shutil.rmtree(dst)
             os.replace(src, dst)
-        record = {"status": DONE, "seconds": round(time.perf_counter() - start, 3), "outputs": sorted(result.files),
-                  **result.stats}
+        record = {"status": DONE, "seconds": round(time.perf_counter() - start, 3), "duration": duration,
+                  "outputs": sorted(result.files), **result.stats}
         write_text_atomic(_marker(root, job), json.dumps(record, indent=1, sort_keys=True, default=str))
         return record
     except Exception as exc:  # noqa: BLE001 - one broken video fails alone, with its reason
         reason = one_line(exc) if isinstance(exc, (KitError, OSError)) else f"{type(exc).__name__}: {one_line(exc)}"
-        return {"status": FAILED, "reason": reason, "seconds": round(time.perf_counter() - start, 3)}
+        return {"status": FAILED, "reason": reason, "seconds": round(time.perf_counter() - start, 3),
+                "duration": duration}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -160,8 +189,10 @@ def _init_worker(threads: int) -> None:
 
 def run_jobs(jobs: list[Job], work: Callable[[Job, Path], WorkResult], out_root: str | os.PathLike, *,
              workers: int = 1, threads: int = 1, report_name: str = "preprocess_report.json",
-             settings: dict | None = None, progress: bool = True, shard: str | None = None) -> dict[str, Any]:
+             settings: dict | None = None, progress: bool = True, shard: str | None = None,
+             max_minutes: float | None = None) -> dict[str, Any]:
     """Run ``work`` on every job not done yet (see the module docstring); write and return the report.
+    ``max_minutes``: videos longer than this are skipped, with their duration and the reason (default: no limit).
 
     Parallelism comes from ``workers`` processes, each running torch and OpenCV on ``threads`` threads (default 1:
     per-video work is decode, detect, crop, encode, which scale better as one process per core than as threads of
@@ -189,7 +220,7 @@ def run_jobs(jobs: list[Job], work: Callable[[Job, Path], WorkResult], out_root:
             old = _set_threads(threads)
             try:
                 for job in todo:
-                    videos[job.id] = _run_one(work, job, root)
+                    videos[job.id] = _run_one(work, job, root, max_minutes)
                     bar.update(1)
             finally:
                 _set_threads_back(old)
@@ -197,7 +228,7 @@ def run_jobs(jobs: list[Job], work: Callable[[Job, Path], WorkResult], out_root:
             ctx = multiprocessing.get_context("spawn")
             with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                                         initargs=(threads,)) as pool:
-                futures = {pool.submit(_run_one, work, job, root): job for job in todo}
+                futures = {pool.submit(_run_one, work, job, root, max_minutes): job for job in todo}
                 for future in cf.as_completed(futures):
                     job = futures[future]
                     try:
@@ -210,7 +241,10 @@ def run_jobs(jobs: list[Job], work: Callable[[Job, Path], WorkResult], out_root:
     for job_id, rec in videos.items():
         if rec["status"] == FAILED:
             log.warning("%s: failed: %s", job_id, rec["reason"])
-    counts = {s: sum(r["status"] == s for r in videos.values()) for s in (DONE, SKIPPED, FAILED)}
+    for job_id, rec in videos.items():
+        if rec["status"] == TOO_LONG:
+            log.info("%s: skipped: %s", job_id, rec["reason"])
+    counts = {s: sum(r["status"] == s for r in videos.values()) for s in (DONE, SKIPPED, FAILED, TOO_LONG)}
     report = {"settings": settings or {}, "shard": shard, "workers": workers, "counts": {"videos": len(jobs), **counts},
               "seconds": round(time.perf_counter() - start, 3), "videos": dict(sorted(videos.items()))}
     name = report_name if shard is None else report_name.replace(".json", f".shard-{shard.replace('/', '-of-')}.json")

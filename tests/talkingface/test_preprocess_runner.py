@@ -61,7 +61,7 @@ def test_finds_videos_with_stable_ids(raw):
 def test_a_broken_video_fails_alone_and_nothing_half_done_is_left(raw, tmp_path):
     out = tmp_path / "out"
     report = run_jobs(find_videos(raw), Copy(), out, progress=False)
-    assert report["counts"] == {"videos": 14, "done": 12, "done earlier": 0, "failed": 2}
+    assert report["counts"] == {"videos": 14, "done": 12, "done earlier": 0, "failed": 2, "skipped": 0}
     assert report["videos"]["id9#bad"]["reason"].endswith("no face in any frame")
     assert report["videos"]["id9#boom"]["reason"] == "ZeroDivisionError: division by zero"
     assert not (out / "id9#bad.txt").exists() and not (out / "frames" / "id9#bad").exists()
