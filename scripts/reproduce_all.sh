@@ -24,7 +24,8 @@ usage: scripts/reproduce_all.sh [--smoke [--random-weights]] [--train [--train-d
                                 [--out DIR] [--device D] [--fresh]
   --smoke        use the kit's embedded sample (python -m talkingface sample) and tiny settings on CPU (DaGAN on
                  one self pair and the cross pair; evaluation with reduced settings, listed in summary.md)
-  --random-weights  (with --smoke) score with SEEDED RANDOM FID-Inception, AlexNet (LPIPS) and SyncNet (LSE)
+  --random-weights  (with --smoke) score with SEEDED RANDOM FID-Inception, AlexNet (LPIPS), SyncNet (LSE) and
+                 InceptionResnetV1 (CSIM)
                  weights written to OUT/random-weights, used as the checkpoints folder, so that every metric has a
                  value; the values mean nothing (CI compares them between runs)
   --train        the train stage: DaGAN (python -m dagan.train) on preprocessed clips, then generation with the
@@ -94,7 +95,9 @@ mkdir -p "$out/logs" "$out/.done"
 # generated folder but generate_baseline (generated, not scored: the cross-identity kind is scored on
 # generate_dagan), FID on 64-d Inception features (block 0) of at most 16 frames per video. Measured on 2 cores:
 # ~75 s in all when the machine is otherwise idle, 2-5 min when other jobs load it (load average 3-7).
-SMOKE_EVAL_ARGS=(--max_samples 1 --fid_dims 64 --fid_max_frames_per_video 16 --no_progress)
+# the default metrics plus two of the papers' own (L1; CSIM, whose facenet-pytorch install the images must carry)
+SMOKE_EVAL_ARGS=(--max_samples 1 --fid_dims 64 --fid_max_frames_per_video 16 --no_progress
+                 --metrics niqe psnr ssim lpips l1 csim fid lse_c lse_d)
 SMOKE_NOT_SCORED=(generate_baseline)
 SMOKE_DAGAN_SELF_PAIRS="source,driving
 talk.png,talk.mp4"
@@ -177,8 +180,8 @@ has_stage() {
   return 1
 }
 
-# 0. seeded random weights (--random-weights): FID-Inception, AlexNet, SyncNet in the authors' formats, written
-# with the kit's own classes (locally, or in the base image).
+# 0. seeded random weights (--random-weights): FID-Inception, AlexNet, SyncNet, facenet's InceptionResnetV1 in the
+# authors' formats, written with the kit's own classes (locally, or in the base image).
 random_weights_py() {
   cat <<'PY'
 import sys
@@ -187,11 +190,13 @@ from pathlib import Path
 import torch
 import torchvision
 
+from facenet_pytorch import InceptionResnetV1
+
 from syncnet.model import SyncNet, save_syncnet
 from talkingface.metrics.fid import FidInception
 
 root = Path(sys.argv[1])
-for d in ("fid", "torchvision", "syncnet"):
+for d in ("fid", "torchvision", "syncnet", "facenet"):
     (root / d).mkdir(parents=True, exist_ok=True)
 (root / "README.txt").write_text("SEEDED RANDOM WEIGHTS written by scripts/reproduce_all.sh --random-weights: "
                                  "they exercise the metrics; their values mean nothing.\n")
@@ -205,6 +210,9 @@ with torch.no_grad():  # a shared output bias, so that the 31 offset distances d
     model.netfclip[3].bias.copy_(bias)
     model.netfcaud[3].bias.copy_(bias)
 save_syncnet(model.eval(), root / "syncnet" / "syncnet_v2.model")
+torch.manual_seed(0)  # CSIM's identity network, with the 8631-class logits the published file holds
+torch.save(InceptionResnetV1(classify=True, num_classes=8631).state_dict(),
+           root / "facenet" / "20180402-114759-vggface2.pt")
 print("seeded random weights written:", sorted(str(p.relative_to(root)) for p in root.rglob("*.*")))
 PY
 }

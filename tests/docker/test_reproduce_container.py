@@ -92,6 +92,7 @@ def test_smoke_uses_the_reduced_settings_and_says_so(stub):
     evaluate = calls[-1][calls[-1].index("evaluation-image:t1") + 1:]
     flags = " ".join(evaluate)
     assert "--max_samples 1 --fid_dims 64 --fid_max_frames_per_video 16" in flags
+    assert "--metrics niqe psnr ssim lpips l1 csim fid lse_c lse_d" in flags   # two paper metrics in the images too
     # generate_baseline is generated, not scored (the cross kind is scored on generate_dagan)
     assert evaluate[evaluate.index("--generate_dirs") + 1:][:4] == [
         "generate_baseline_self", "generate_dagan_self", "generate_dagan", "--save_visuals"]
