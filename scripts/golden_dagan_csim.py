@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import re
-import subprocess
 import sys
 import tempfile
 import types
@@ -38,6 +37,7 @@ sys.dont_write_bytecode = True                  # leave the authors' checkout cl
 
 import _facenet_weights as fw  # noqa: E402
 import numpy as np  # noqa: E402
+from make_golden import authors_commit  # noqa: E402
 
 from talkingface.errors import KitError, cli_main  # noqa: E402
 from talkingface.fsutil import write_text_atomic  # noqa: E402
@@ -57,19 +57,6 @@ STUBS = [
     "(facenet-pytorch's load_weights finds it there and does not download)",
 ]
 CSIM_LINE = re.compile(r"PRMSE: (\S+), AUCON : (\S+), CSIM: (\S+)")
-
-
-def checkout(repo: Path) -> dict:
-    try:
-        commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError) as exc:
-        raise KitError(f"{repo}: not a git checkout of {AUTHORS_REPO}") from exc
-    if dirty:
-        raise KitError(f"{repo}: the authors' code is modified ({dirty.splitlines()[0]} ...); use a clean checkout")
-    return {"commit": commit, "commit_from": "git rev-parse HEAD (clean work tree)"}
 
 
 def authors_function(repo: Path):
@@ -159,7 +146,7 @@ def mtcnn_files() -> dict:
 
 def make(repo: Path, out: Path) -> dict:
     repo = repo.resolve()
-    info = checkout(repo)
+    info = authors_commit(repo, None)
     function, source_sha = authors_function(repo)
     images = {name: fw.make_image(name) for name in fw.IMAGES}
     per_case = []
