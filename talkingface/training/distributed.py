@@ -153,8 +153,12 @@ def barrier(dist: DistInfo | None = None) -> None:
 
 
 def shutdown() -> None:
-    """Destroy the process group if there is one (call once at the end of a torchrun process)."""
+    """Destroy the process group if there is one (call once at the end of a torchrun process, in every rank).
+
+    All ranks first meet at a barrier: a rank that destroyed its gloo group and exited while another still used its
+    own died at exit with ``terminate called without an active exception`` (SIGABRT), as in talkingface.shards."""
     import torch.distributed as tdist
 
     if tdist.is_available() and tdist.is_initialized():
+        tdist.barrier()
         tdist.destroy_process_group()
