@@ -176,7 +176,8 @@ has_image() { [[ " ${images[*]} " == *" $1 "* ]]; }
 if has_image generate; then  # the seed kit's name of the generate image: the same image, tagged by build.sh
   [ "$($DOCKER image inspect --format '{{.Id}}' "generate-image:$tag")" = \
     "$($DOCKER image inspect --format '{{.Id}}' "generate:$tag")" ] || fail "generate-image:$tag is not generate:$tag"
-  $DOCKER run --rm --network none "generate-image:$tag" --help | grep -q "^usage:" || fail "generate-image: --help"
+  out=$($DOCKER run --rm --network none "generate-image:$tag" --help 2>&1) || fail "generate-image: --help failed: $out"
+  grep -q "^usage:" <<<"$out" || fail "generate-image: --help printed no usage: $out"   # (a pipe into grep -q: SIGPIPE)
   say "generate-image:$tag is generate:$tag (the seed kit's name)"
 fi
 # TensorFlow (the `tf` extra, DeepSpeech v0.1 graph of the dp1 features) is in the lawdnet image only.
