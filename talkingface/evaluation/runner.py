@@ -41,7 +41,7 @@ from talkingface.evaluation.run import RunScorer
 from talkingface.outputs import check_writable, refuse_input
 from talkingface.provenance import environment, kit_version
 from talkingface.report import write_reports as _write_reports
-from talkingface.shards import gather_failures, torchrun_rank, torchrun_world_size
+from talkingface.shards import gather_failures, gloo_group, torchrun_rank, torchrun_world_size
 
 __all__ = ["evaluate", "run_evaluation", "EvaluateConfig", "shard_message", "torchrun_world_size"]
 
@@ -226,28 +226,24 @@ def _run_torchrun(cfg: EvaluateConfig, metric_factory: Optional[Callable], log: 
     """Every rank scores shard RANK/WORLD_SIZE; they exchange their status (gloo: a few bytes, whatever the device,
     with ``shard_wait_minutes`` as the limit, so a failed or stuck rank stops the others instead of hanging them);
     rank 0 then merges and writes the reports."""
-    import torch.distributed as tdist
-
     rank, world, local_rank = torchrun_rank()
     label = format_shard((rank, world))
     device = _rank_device(cfg, local_rank)
-    timeout = _dt.timedelta(minutes=cfg.shard_wait_minutes)
-    if not tdist.is_initialized():
-        tdist.init_process_group("gloo", timeout=timeout)
-    error: Optional[BaseException] = None
-    summary = None
-    try:
-        shard_cfg = dataclasses.replace(cfg, shard=label, device=device, progress=cfg.progress and rank == 0)
-        summary = _run(shard_cfg, metric_factory, lambda line: log(f"[shard {label}] {line}"), False)
-    except Exception as exc:  # noqa: BLE001 - every failure is told to the other ranks, then raised here
-        error = exc
-    failed = gather_failures(error, rank, world, cfg.shard_wait_minutes,       # the group is left to the process's
-                             resume="the samples scored are kept, run the command again to resume")   # exit
-    if error is not None:
-        raise error
-    if failed:
-        raise KitError("; ".join(failed) + "; no reports written (the samples scored are kept: run the command "
-                                           "again to resume)")
-    if rank != 0:
-        return {**summary, "torchrun": True}
-    return _run(cfg, metric_factory, log, write_reports, launcher={"launcher": "torchrun", "world_size": world})
+    with gloo_group(cfg.shard_wait_minutes):            # the other ranks wait for rank 0's reports before they leave
+        error: Optional[BaseException] = None
+        summary = None
+        try:
+            shard_cfg = dataclasses.replace(cfg, shard=label, device=device, progress=cfg.progress and rank == 0)
+            summary = _run(shard_cfg, metric_factory, lambda line: log(f"[shard {label}] {line}"), False)
+        except Exception as exc:  # noqa: BLE001 - every failure is told to the other ranks, then raised here
+            error = exc
+        failed = gather_failures(error, rank, world, cfg.shard_wait_minutes,
+                                 resume="the samples scored are kept, run the command again to resume")
+        if error is not None:
+            raise error
+        if failed:
+            raise KitError("; ".join(failed) + "; no reports written (the samples scored are kept: run the command "
+                                               "again to resume)")
+        if rank != 0:
+            return {**summary, "torchrun": True}
+        return _run(cfg, metric_factory, log, write_reports, launcher={"launcher": "torchrun", "world_size": world})
