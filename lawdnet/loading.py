@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,22 @@ class FeatureSource:
         self.kind, self.extractor, self.label = kind, extractor, label
 
     def __call__(self, path: str | os.PathLike) -> tuple[np.ndarray, int, int]:
-        from lawdnet.features.audio import dp1_signal, dp2_signal, read_pcm
+        rows = []
+        n16, rate = self.stream(path, rows.append)
+        return np.concatenate(rows), n16, rate
 
-        rate, samples = read_pcm(path)
-        signal = dp1_signal(rate, samples) if self.kind == "dp1" else dp2_signal(rate, samples)
-        return self.extractor(signal), int(signal.shape[0]), int(rate)
+    def stream(self, path: str | os.PathLike, take: Callable[[np.ndarray], Any]) -> tuple[int, int]:
+        """Hand the rows of ``path`` to ``take`` block by block (a 16 kHz 16-bit wav is read a range at a time:
+        memory does not grow with the audio's length); returns (samples at 16 kHz, the file's sample rate)."""
+        from lawdnet.features.samples import close_samples, open_samples
+
+        source, rate = open_samples(path, self.kind)
+        try:
+            for block in self.extractor.rows(source):
+                take(block)
+        finally:
+            close_samples(source)
+        return int(source.size), int(rate)
 
 
 def random_generator(model: str, seed: int, device: str = "cpu") -> torch.nn.Module:

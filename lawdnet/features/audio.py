@@ -12,7 +12,7 @@ from talkingface.errors import MediaError
 
 #: the sample rate both DeepSpeech models were trained on
 RATE = 16000
-_SCALE = np.float32(32768.0)  # torchaudio's normalisation of 16-bit PCM
+PCM_SCALE = np.float32(32768.0)  # torchaudio's normalisation of 16-bit PCM
 
 
 def read_pcm(path: str | os.PathLike[str]) -> tuple[int, np.ndarray]:
@@ -113,8 +113,8 @@ def dp2_signal(rate: int, samples: np.ndarray) -> np.ndarray:
     if rate != RATE:
         x = samples if samples.ndim == 1 else samples[:, 0]
         x = _resample(np.ascontiguousarray(x), rate).astype(np.int16)
-        return x.astype(np.float32) / _SCALE
-    x = samples.astype(np.float32) / _SCALE
+        return x.astype(np.float32) / PCM_SCALE
+    x = samples.astype(np.float32) / PCM_SCALE
     return x if x.ndim == 1 else x.mean(axis=1, dtype=np.float32)
 
 

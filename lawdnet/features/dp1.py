@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -46,33 +47,72 @@ def network_input(signal: np.ndarray) -> np.ndarray:
     matrix, padding included. A matrix with zero spread raises MediaError (the authors' code would return NaN).
     """
     feats = mfcc_frames(signal)[::2]
-    pad = np.zeros((NUM_CONTEXT, NUM_CEPSTRUM), dtype=feats.dtype)
-    padded = np.concatenate((pad, feats, pad))
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * NUM_CONTEXT + 1, axis=0)  # (T50, 26, 19)
-    x = np.ascontiguousarray(windows.transpose(0, 2, 1)).reshape(len(feats), INPUT_DIM)
+    x = _windows(_pad(feats), 0, len(feats))
     std = np.std(x)
-    if not np.isfinite(std) or std == 0:
-        raise MediaError("the audio gives constant MFCC windows (std 0): DeepSpeech dp1 features are undefined")
+    _check_spread(std)
     return (x - np.mean(x)) / std
 
 
+def _pad(feats: np.ndarray) -> np.ndarray:
+    pad = np.zeros((NUM_CONTEXT, NUM_CEPSTRUM), dtype=feats.dtype)
+    return np.concatenate((pad, feats, pad))
+
+
+def _windows(padded: np.ndarray, a: int, b: int) -> np.ndarray:
+    """Rows [a, b) of the (T50, 494) windows: padded rows [i, i + 19) flattened frame by frame."""
+    windows = np.lib.stride_tricks.sliding_window_view(padded[a:b + 2 * NUM_CONTEXT], 2 * NUM_CONTEXT + 1, axis=0)
+    return np.ascontiguousarray(windows.transpose(0, 2, 1)).reshape(b - a, INPUT_DIM)
+
+
+def _check_spread(std) -> None:
+    if not np.isfinite(std) or std == 0:
+        raise MediaError("the audio gives constant MFCC windows (std 0): DeepSpeech dp1 features are undefined")
+
+
+class _StreamedInput:
+    """The graph's input rows [a, b) of a long signal read a range at a time: the MFCC (26 numbers per 20 ms, kept)
+    from :func:`mfcc_blocks`, the windows built on demand, normalised by the mean and std of the whole matrix
+    gathered in two passes of MFCC_BLOCK rows (float64, as np.mean / np.std, summed in another order)."""
+
+    def __init__(self, source):
+        self.padded = _pad(np.concatenate([block[::2] for block in mfcc_blocks(source)]))  # MFCC_BLOCK is even
+        self.rows = len(self.padded) - 2 * NUM_CONTEXT
+        blocks = [(a, min(self.rows, a + MFCC_BLOCK)) for a in range(0, self.rows, MFCC_BLOCK)]
+        count = self.rows * INPUT_DIM
+        self.mean = sum(float(_windows(self.padded, a, b).sum()) for a, b in blocks) / count
+        self.std = np.sqrt(sum(float(np.square(_windows(self.padded, a, b) - self.mean).sum())
+                               for a, b in blocks) / count)
+        _check_spread(self.std)
+
+    def __call__(self, a: int, b: int) -> np.ndarray:
+        return (_windows(self.padded, a, b) - self.mean) / self.std
+
+
 def mfcc_frames(signal: np.ndarray) -> np.ndarray:
-    """``python_speech_features.mfcc(signal, 16000, numcep=26)`` computed MFCC_BLOCK frames at a time, the same
-    numbers: the signal is pre-emphasised once (as ``sigproc.preemphasis``), then each block of whole frames (the
-    last one zero-padded as ``framesig`` pads) goes through ``mfcc`` with ``preemph=0``. Its temporaries (index
-    tiles, frames, spectra: ~50 bytes per sample) stay those of a 60 s block whatever the length."""
+    """``python_speech_features.mfcc(signal, 16000, numcep=26)`` of an int16 signal, computed a block at a time
+    (:func:`mfcc_blocks`): the same numbers."""
+    from lawdnet.features.samples import ArraySamples
+
+    return np.concatenate(list(mfcc_blocks(ArraySamples(np.asarray(signal)))))
+
+
+def mfcc_blocks(source) -> Iterator[np.ndarray]:
+    """``python_speech_features.mfcc(signal, 16000, numcep=26)`` of a sample source (:mod:`lawdnet.features.samples`)
+    in blocks of MFCC_BLOCK frames, the same numbers: each block's samples (whole frames; the last one zero-padded as
+    ``framesig`` pads) are pre-emphasised as ``sigproc.preemphasis`` does (with the sample before the block) and go
+    through ``mfcc`` with ``preemph=0``. Its temporaries (index tiles, frames, spectra: ~50 bytes per sample) stay
+    those of a 60 s block whatever the length."""
     from python_speech_features import mfcc
 
-    sig = np.asarray(signal)
-    pre = np.append(sig[0], sig[1:] - 0.97 * sig[:-1]) if sig.size else sig.astype(np.float64)
     frame_len, step = 400, 160
-    total = 1 if pre.size <= frame_len else 1 + int(np.ceil((pre.size - frame_len) / step))
-    blocks = []
+    size = source.size
+    total = 1 if size <= frame_len else 1 + int(np.ceil((size - frame_len) / step))
     for f0 in range(0, total, MFCC_BLOCK):
         f1 = min(total, f0 + MFCC_BLOCK)
-        end = pre.size if f1 == total else (f1 - 1) * step + frame_len
-        blocks.append(mfcc(signal=pre[f0 * step:end], samplerate=16000, numcep=NUM_CEPSTRUM, preemph=0))
-    return np.concatenate(blocks)
+        end = size if f1 == total else (f1 - 1) * step + frame_len
+        sig = source.read(f0 * step - 1, end)       # one sample before the block (a zero before the first)
+        pre = sig[1:] - 0.97 * sig[:-1]             # the first sample of the signal is kept as it is: x - 0.97 * 0
+        yield mfcc(signal=pre, samplerate=16000, numcep=NUM_CEPSTRUM, preemph=0)
 
 
 class Dp1Extractor:
@@ -107,21 +147,33 @@ class Dp1Extractor:
 
     def __call__(self, signal: np.ndarray) -> np.ndarray:
         """(T25, 29) float32 logits for int16 16 kHz mono samples: ``logits[::2, 0, :]`` (50 -> 25 rows/s)."""
+        from lawdnet.features.samples import ArraySamples
+
         signal = np.asarray(signal)
         if signal.ndim != 1 or signal.dtype != np.int16:
             raise ValueError(f"dp1 expects 1-D int16 16 kHz samples, got {signal.dtype} {signal.shape}")
-        if signal.size == 0:
+        return np.concatenate(list(self.rows(ArraySamples(signal))))
+
+    def rows(self, source) -> Iterator[np.ndarray]:
+        """The (T25, 29) rows of an int16 sample source (:mod:`lawdnet.features.samples`), block by block.
+
+        Up to 60 s (3000 input rows) the graph runs once over the whole utterance, as the authors'. Longer audio
+        runs in windows of CORE rows with CONTEXT rows each side, normalised over the whole utterance; the samples
+        are read a block at a time, so memory does not grow with the length (but for the MFCC, 10 kB per second)."""
+        if source.size == 0:
             raise MediaError("the audio has 0 samples (0-length audio): DeepSpeech features need sound")
-        x = network_input(signal)
-        if len(x) <= CORE + 2 * CONTEXT:
-            out = self._run(x)
-        else:       # long audio: windows with context (normalised over the whole utterance above); rows line up 1:1
-            parts = []
-            for start in range(0, len(x), CORE):
-                a, b = max(0, start - CONTEXT), min(len(x), start + CORE + CONTEXT)
-                parts.append(self._run(x[a:b])[start - a:min(start + CORE, len(x)) - a])
-            out = np.concatenate(parts)
-        return np.ascontiguousarray(out[::2, 0, :], dtype=np.float32)
+        frames = 1 if source.size <= 400 else 1 + int(np.ceil((source.size - 400) / 160))
+        if (frames + 1) // 2 <= CORE + 2 * CONTEXT:
+            yield self._rows(self._run(network_input(source.read(0, source.size))))
+            return
+        x = _StreamedInput(source)
+        for start in range(0, x.rows, CORE):         # rows line up 1:1; CORE is even, so [::2] lines up too
+            a, b = max(0, start - CONTEXT), min(x.rows, start + CORE + CONTEXT)
+            yield self._rows(self._run(x(a, b))[start - a:min(start + CORE, x.rows) - a])
+
+    @staticmethod
+    def _rows(logits: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(logits[::2, 0, :], dtype=np.float32)
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         out = self.session.run(self.logits, feed_dict={self.input_node: x[np.newaxis], self.input_lengths: [len(x)]})

@@ -42,18 +42,25 @@ class FeatureWork:
             raise KitError(f"{video}: no audio in {layout.AUDIO}/ (run --extract_audio first, or see why it failed)")
         from lawdnet.prep.audio import sample_stats
 
-        _, low, high = sample_stats(wav)                   # a chunk at a time (the network then reads it whole)
+        _, low, high = sample_stats(wav)                   # a chunk at a time, as the network reads it
         if low == high:
             raise MediaError(f"{wav}: the audio is silent (every sample is {low}): DeepSpeech "
                              "features are undefined; leave this video out")
-        features, n16, _ = self.source()(wav)
-        features = np.asarray(features, dtype=np.float32)
-        if features.ndim != 2 or features.shape[1] != 29 or not np.isfinite(features).all():
-            raise MediaError(f"{wav}: {self.kind} features are not finite (T, 29) rows (shape {features.shape})")
         out = layout.feature_path(scratch, self.kind, video)
         out.parent.mkdir(parents=True, exist_ok=True)
-        np.savetxt(out, features)                          # the authors' np.savetxt defaults ('%.18e', spaces)
-        stats = {f"{self.kind}_rows": int(features.shape[0]), "audio_samples_16k": int(n16),
+        rows = 0
+        with out.open("w") as fh:                          # the rows of np.savetxt(out, features), block by block
+
+            def write(block: np.ndarray) -> None:
+                nonlocal rows
+                if block.ndim != 2 or block.shape[1] != 29 or not np.isfinite(block).all():
+                    raise MediaError(f"{wav}: {self.kind} features are not finite (T, 29) rows (a block of shape "
+                                     f"{block.shape})")
+                np.savetxt(fh, block)                      # the authors' np.savetxt defaults ('%.18e', spaces)
+                rows += len(block)
+
+            n16, _ = self.source().stream(wav, write)
+        stats = {f"{self.kind}_rows": rows, "audio_samples_16k": int(n16),
                  "audio_seconds": round(n16 / 16000, 3), f"{self.kind}_model": self.source().label}
         frames = layout.marker(self.root, "frames", video)
         if frames is not None:

@@ -319,6 +319,17 @@ SLIPS: tuple[Slip, ...] = (
          '"video": [size, fingerprint(info.path, size)],',
          "the template cache keyed without the mouth size: a 128 run reuses the 64 run's matrices and references",
          (f"{T_LAWDNET_PIPE}::test_cache_is_keyed_by_content_and_settings",), fast=True),
+    Slip("dp1-block-preemphasis-restart", "lawdnet", "lawdnet/features/dp1.py",
+         "pre = sig[1:] - 0.97 * sig[:-1]", "pre = np.append(sig[1], sig[2:] - 0.97 * sig[1:-1])",
+         "each MFCC block pre-emphasised on its own (its first sample kept, as preemphasis does for a signal's "
+         "first): the frames after every 60 s boundary move",
+         ("tests/lawdnet/test_features_streaming.py::test_mfcc_blocks_from_the_file_equal_python_speech_features",)),
+    Slip("dp2-window-normalisation", "lawdnet", "lawdnet/features/dp2.py",
+         "return (torch.from_numpy(self._raw(a, b)) - self.mean) / self.std",
+         "return (lambda r: (r - r.mean()) / r.std())(torch.from_numpy(self._raw(a, b)))",
+         "each 60 s window of long audio normalised by its own mean and std instead of the utterance's",
+         ("tests/lawdnet/test_features_streaming.py::test_dp2_rows_from_the_file_equal_one_pass_and_reads_stay_"
+          "bounded",)),
     # --- reports ----------------------------------------------------------------------------------------------
     Slip("best-worst-inverted", "reports", "talkingface/report/examples.py",
          "reverse=not lower)", "reverse=lower)",
