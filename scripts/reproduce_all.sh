@@ -3,6 +3,8 @@
 #
 #   scripts/reproduce_all.sh --smoke --local     # the embedded sample, tiny settings, CPU, this machine (make demo)
 #   scripts/reproduce_all.sh --local --data DIR   # an evaluation_set you prepared, authors' weights in checkpoints/
+#   scripts/reproduce_all.sh --local --raw DIR    # raw talking-head videos: preprocess, an evaluation set of their
+#                                                 # test split, then generate and evaluate on it
 #   scripts/reproduce_all.sh --smoke              # the same in the Docker images, when a Docker daemon is reachable
 #   scripts/reproduce_all.sh --smoke --local --random-weights   # every metric valued, with seeded random weights (CI)
 #   scripts/reproduce_all.sh --smoke --local --train   # also train a tiny DaGAN on the preprocessed clips, generate
@@ -20,7 +22,8 @@ cd "$(dirname "$0")/.."
 
 usage() {
   cat <<'EOF'
-usage: scripts/reproduce_all.sh [--smoke [--random-weights]] [--train [--train-data DIR]] [--local] [--data DIR]
+usage: scripts/reproduce_all.sh [--smoke [--random-weights]] [--train [--train-data DIR]] [--local]
+                                [--data DIR | --raw DIR [--test-ids FILE] [--prep-args ARGS] [--evalset-args ARGS]]
                                 [--out DIR] [--device D] [--fresh]
   --smoke        use the kit's embedded sample (python -m talkingface sample) and tiny settings on CPU (DaGAN on
                  one self pair and the cross pair; evaluation with reduced settings, listed in summary.md)
@@ -39,6 +42,16 @@ usage: scripts/reproduce_all.sh [--smoke [--random-weights]] [--train [--train-d
                  --network none, seeing only the volumes /data (the evaluation_set), /checkpoints (read-only:
                  $TALKINGFACE_CHECKPOINTS, else checkpoints/) and /outputs (OUT); with no daemon, locally.
   --data DIR     an evaluation_set folder (docs/architecture.md, section 5); default with --smoke: OUT/evaluation_set
+  --raw DIR      raw talking-head videos (DIR/<identity>/.../*.mp4, VoxCeleb's layout): the preprocess stage crops
+                 them (python -m dagan.preprocess into OUT/preprocess/dagan; with --smoke in its tiny settings) and
+                 makes the evaluation set OUT/evaluation_set from the test split (python -m talkingface make-evalset,
+                 checked); generate and evaluate then run on that set, and --train (without --train-data) on the
+                 train split. Not with --data
+  --test-ids FILE  (with --raw) the identities for the test split, one per line (dagan.preprocess --test_ids;
+                 default: a seeded 10% of the identities, which a handful of identities may leave empty)
+  --prep-args ARGS  (with --raw) more dagan.preprocess flags, one string split at spaces, e.g.
+                 "--landmarks offline --workers 4" (paths as the stage sees them: /raw/... in containers)
+  --evalset-args ARGS  (with --raw) more make-evalset flags, e.g. "--self 500 --cross 500 --per_identity 20"
   --out DIR      where everything goes (default outputs/smoke with --smoke, outputs/run otherwise)
   --device D     device for generation and evaluation (default cpu with --smoke, auto otherwise)
   --fresh        forget the done-markers and run every stage again
@@ -48,6 +61,7 @@ EOF
 }
 
 smoke=0; local_run=0; data=""; out=""; device=""; fresh=0; random_weights=0; train=0; train_data=""
+raw=""; test_ids=""; prep_args=""; evalset_args=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1 ;;
@@ -56,6 +70,10 @@ while [ $# -gt 0 ]; do
     --train-data) train_data=$2; shift ;;
     --local) local_run=1 ;;
     --data) data=$2; shift ;;
+    --raw) raw=$2; shift ;;
+    --test-ids) test_ids=$2; shift ;;
+    --prep-args) prep_args=$2; shift ;;
+    --evalset-args) evalset_args=$2; shift ;;
     --out) out=$2; shift ;;
     --device) device=$2; shift ;;
     --fresh) fresh=1 ;;
@@ -76,18 +94,28 @@ fi
 PY=${PYTHON:-python}
 if [ -x .venv/bin/python ]; then PY=.venv/bin/python; fi
 if [ "$smoke" = 1 ]; then out=${out:-outputs/smoke}; device=${device:-cpu}; else out=${out:-outputs/run}; device=${device:-auto}; fi
+if [ -n "$raw" ]; then
+  [ -d "$raw" ] || { echo "error: --raw $raw: folder of raw videos not found" >&2; exit 2; }
+  [ -z "$data" ] || { echo "error: --raw makes the evaluation set (OUT/evaluation_set): leave --data out" >&2; exit 2; }
+  [ -z "$test_ids" ] || [ -f "$test_ids" ] || { echo "error: --test-ids $test_ids: file not found" >&2; exit 2; }
+  [ "$train" != 1 ] || [ -n "$train_data" ] || train_data=$out/preprocess/dagan
+elif [ -n "$test_ids$prep_args$evalset_args" ]; then
+  echo "error: --test-ids, --prep-args and --evalset-args go with --raw" >&2; exit 2
+fi
 data=${data:-$out/evaluation_set}
 if [ "$random_weights" = 1 ] && [ "$smoke" != 1 ]; then
   echo "error: --random-weights is for --smoke runs only (its metric values mean nothing)" >&2; exit 2
 fi
-if [ "$train" = 1 ] && [ "$smoke" != 1 ] && [ ! -d "$train_data/train" ]; then
+if [ "$train" = 1 ] && [ "$smoke" != 1 ] && [ -z "$raw" ] && [ ! -d "$train_data/train" ]; then
   echo "error: --train without --smoke needs --train-data DIR, a dataset root with train/ and test/ (python -m dagan.preprocess)" >&2
   exit 2
 fi
-if [ "$smoke" != 1 ] && [ ! -d "$data" ]; then
-  echo "error: --data $data: evaluation_set folder not found (or use --smoke for the embedded sample)" >&2; exit 2
+if [ "$smoke" != 1 ] && [ -z "$raw" ] && [ ! -d "$data" ]; then
+  echo "error: --data $data: evaluation_set folder not found (or use --smoke for the embedded sample, --raw for" \
+    "raw videos)" >&2; exit 2
 fi
 mkdir -p "$out/logs" "$out/.done"
+if [ -n "$raw" ]; then mkdir -p "$data" "$out/preprocess"; fi
 [ "$fresh" = 1 ] && rm -f "$out"/.done/*
 
 # The reduced settings of --smoke (every stage and metric runs; the numbers are not comparable with a full run):
@@ -116,7 +144,7 @@ fi
 # dagan.generate`; D and O are the data and output folders as the stage sees them.
 TF=("$PY" -m talkingface); EVAL=("$PY" -m talkingface evaluate); GEN=("$PY" -m dagan.generate); D=$data; O=$out
 LIP=("$PY" -m lawdnet.infer); LSE=("$PY" -m syncnet score)
-PREP_DAGAN=("$PY" -m dagan.preprocess); PREP_LAWDNET=("$PY" -m lawdnet.preprocess); PREP_IMAGE=local
+PREP_DAGAN=("$PY" -m dagan.preprocess); PREP_LAWDNET=("$PY" -m lawdnet.preprocess); PREP_IMAGE=local; R=$raw
 TRAIN=("$PY" -m dagan.train); TRAIN_LAWDNET=("$PY" -m lawdnet.train)
 if [ "$mode" = container ]; then
   tag=${TALKINGFACE_IMAGE_TAG:-latest}
@@ -138,6 +166,7 @@ if [ "$mode" = container ]; then
   DRUN=("$DOCKER" run --rm --network none --shm-size 2g --user "$user"
         -v "$(abs "$data"):/data" -v "$(abs "$out"):/outputs")
   if [ -d "$checkpoints" ]; then DRUN+=(-v "$checkpoints:/checkpoints:ro"); fi
+  if [ -n "$raw" ]; then DRUN+=(-v "$(abs "$raw"):/raw:ro"); R=/raw; fi
   if [ "$device" != cpu ] && "$DOCKER" info --format '{{json .Runtimes}}' 2>/dev/null | grep -q nvidia; then
     DRUN+=(--gpus all)
   fi
@@ -154,7 +183,7 @@ if [ "$mode" = container ]; then
   echo "[docker] stages run in the images (tag $tag): /data=$data /outputs=$out /checkpoints=$checkpoints"
 fi
 
-declare -a ran=() skipped=() notbuilt=() reduced=()
+declare -a ran=() skipped=() notbuilt=() notrun=() reduced=()
 
 # run_stage NAME COMMAND...: runs unless OUT/.done/NAME exists; logs to OUT/logs/NAME.log; stops the script on failure.
 run_stage() {
@@ -227,7 +256,7 @@ if [ "$random_weights" = 1 ]; then
 fi
 
 # 1. data
-if [ "$smoke" = 1 ]; then
+if [ "$smoke" = 1 ] && [ -z "$raw" ]; then
   run_stage sample "${TF[@]}" sample "$D"
 fi
 
@@ -239,7 +268,33 @@ fi
 # cores at load 2-3.5 (dagan.preprocess 18 s, make-evalset 2 s, lawdnet.preprocess 17 s).
 # A full run takes an evaluation set (--data): make it with the same commands on your videos.
 prep_made=""; prep_reduced=""
-if [ "$smoke" = 1 ] && has_stage dagan.preprocess "$PREP_IMAGE"; then
+count() { { find "$@" 2>/dev/null || true; } | wc -l | tr -d ' '; }
+if [ -n "$raw" ] && has_stage dagan.preprocess "$PREP_IMAGE"; then
+  # 2. preprocess (--raw): the videos -> DaGAN clips (train/ and test/ split by identity) -> the evaluation set of the
+  # test split (checked), which generate and evaluate then use as their data; --train trains on the train split.
+  pp="$out/preprocess"; OP="$O/preprocess"
+  raw_prep_args=(--device "$device" --no_progress)
+  if [ -n "$test_ids" ]; then cp "$test_ids" "$pp/test_ids.txt"; raw_prep_args+=(--test_ids "$OP/test_ids.txt"); fi
+  raw_set_args=(--seed 0 --overwrite)
+  if [ "$smoke" = 1 ]; then
+    tiny=(--landmarks offline --size 256 --min_frames 16 --max_frames 32 --detect_every 5)  # DaGAN's size: the
+    # generated frames and the ground truth then agree (the sample's own smoke clips are 128 px for the tiny train)
+    raw_prep_args+=("${tiny[@]}"); raw_set_args+=(--self 2 --cross 2)
+    prep_reduced="preprocess: dagan.preprocess ${tiny[*]}, make-evalset --self 2 --cross 2"
+  fi
+  if [ "$mode" = container ] && [ "$(id -u)" = 0 ] && [ -z "${TALKINGFACE_DOCKER_USER:-}" ]; then
+    chown -R "$user" "$pp"
+  fi
+  read -r -a more_prep_args <<< "$prep_args"; read -r -a more_set_args <<< "$evalset_args"
+  run_stage preprocess_dagan "${PREP_DAGAN[@]}" --input_dir "$R" --output_dir "$OP/dagan" "${raw_prep_args[@]}" \
+    "${more_prep_args[@]}"
+  run_stage preprocess_evalset "${TF[@]}" make-evalset "$OP/dagan/test" "$D" "${raw_set_args[@]}" "${more_set_args[@]}"
+  prep_made="DaGAN clips of $raw: $(count "$pp/dagan/train" -maxdepth 1 -name '*.mp4') in train/, $(count \
+    "$pp/dagan/test" -maxdepth 1 -name '*.mp4') in test/ (report: $pp/dagan/preprocess_report.json); the evaluation"
+  prep_made+=" set $data (the data of the later stages) from the test split: $(count "$data/gt_self" -type f) self +"
+  prep_made+=" $(count "$data/gt_cross" -type f) cross rows, checked"
+  notrun+=("LawDNet data of the raw videos (python -m lawdnet.preprocess: training input only, its features need the DeepSpeech weights)")
+elif [ "$smoke" = 1 ] && has_stage dagan.preprocess "$PREP_IMAGE"; then
   pp="$out/preprocess"; OP="$O/preprocess"
   mkdir -p "$pp/raw" "$pp/lawdnet_raw"
   for f in gt_self/talk.mp4 gt_self/nod.mp4 gt_cross/mirror.mp4; do
@@ -256,7 +311,6 @@ if [ "$smoke" = 1 ] && has_stage dagan.preprocess "$PREP_IMAGE"; then
     "${SMOKE_PREP_DAGAN_ARGS[@]}"
   run_stage preprocess_evalset "${TF[@]}" make-evalset "$OP/dagan/test" "$OP/evaluation_set" --self 2 --cross 2 \
     --seed 0 --overwrite
-  count() { { find "$@" 2>/dev/null || true; } | wc -l | tr -d ' '; }
   prep_made="DaGAN clips: $(count "$pp/dagan/train" -maxdepth 1 -name '*.mp4') in train/, $(count \
     "$pp/dagan/test" -maxdepth 1 -name '*.mp4') in test/; evaluation set from the test split: $(count \
     "$pp/evaluation_set/gt_self" -type f) self + $(count "$pp/evaluation_set/gt_cross" -type f) cross rows, checked"
@@ -277,8 +331,6 @@ if [ "$smoke" = 1 ] && has_stage dagan.preprocess "$PREP_IMAGE"; then
   prep_reduced+=" (adds ~25-40 s on 2 cores)"
 elif [ "$smoke" = 1 ]; then
   notbuilt+=("preprocess (python -m dagan.preprocess, make-evalset, python -m lawdnet.preprocess)")
-else
-  notbuilt+=("preprocess of raw videos in a full run (--data takes an evaluation set: make it with python -m dagan.preprocess and python -m talkingface make-evalset)")
 fi
 # 2b. train (--train): DaGAN on the preprocessed clips; its checkpoint generates generate_dagan_trained_self below.
 # --smoke: the tiny config (128 px, as the smoke clips), 2 steps on the one train identity, a RANDOM frozen depth
@@ -286,12 +338,15 @@ fi
 trained=""; trained_args=(); trained_lawdnet=""
 if [ "$train" = 1 ] && has_stage dagan.train "${TRAIN[-1]}"; then
   if [ "$smoke" = 1 ]; then
-    tdata="$O/preprocess/dagan"; tlog="$O/train"
+    tdata="$O/preprocess/dagan"; tlog="$O/train"   # the sample's clips, or those of --raw
     train_args=(--config config/smoke/dagan_tiny.yaml --name _smoke --max_steps 2 --workers 0 --eval_pairs 2)
     if [ "$mode" = container ]; then train_args[1]=/opt/talkingface/config/smoke/dagan_tiny.yaml; fi
+    if [ -n "$raw" ]; then train_args+=(--set "dataset_params.frame_shape=[256, 256, 3]"); fi
   else
     tdata=$train_data; tlog="$O/train"; train_args=(--name _full)
-    if [ "$mode" = container ]; then
+    if [ "$mode" = container ] && [ -n "$raw" ]; then
+      tdata="$O/preprocess/dagan"                          # the train split made above, under /outputs
+    elif [ "$mode" = container ]; then
       echo "error: --train without --smoke in containers: mount your dataset yourself (docker/train.Dockerfile)" >&2
       exit 2
     fi
@@ -310,7 +365,7 @@ if [ "$train" = 1 ] && has_stage dagan.train "${TRAIN[-1]}"; then
   if [ -d "$out/train/$stem/random_depth" ]; then
     trained_args+=(--depth_encoder "$trained/random_depth/encoder.pth" --depth_decoder "$trained/random_depth/depth.pth")
   fi
-  [ "$smoke" = 1 ] && reduced+=("train: config/smoke/dagan_tiny.yaml, 2 steps on the preprocessed sample clips")
+  [ "$smoke" = 1 ] && reduced+=("train: config/smoke/dagan_tiny.yaml, 2 steps on the preprocessed clips")
   # LawDNet (smoke): one step of the frame_64 stage on the LawDNet data the preprocess stage made of talk.mp4 (dp2
   # of a random network; the clip stage needs dp1 and the SyncNet), random frozen VGG19 (RANDOM WEIGHTS)
   ljson="$out/preprocess/lawdnet/training_json/training_json.json"
@@ -335,7 +390,7 @@ run_stage baseline_cross "${TF[@]}" baseline --source_dir "$D/source_cross" --dr
 generated=(generate_baseline_self generate_baseline)
 if has_stage dagan.generate "${GEN[-1]}"; then
   dagan_weights=(); dagan_self_pairs=()
-  if [ "$smoke" = 1 ]; then
+  if [ "$smoke" = 1 ] && [ -z "$raw" ]; then
     mkdir -p "$out/smoke"
     echo "$SMOKE_DAGAN_SELF_PAIRS" > "$out/smoke/dagan_self_pairs.csv"
     dagan_self_pairs=(--pairs "$O/smoke/dagan_self_pairs.csv")
@@ -363,7 +418,9 @@ fi
 # result (syncnet_python's protocol). Without the authors' LawDNet + deepspeech.pytorch weights: a seeded RANDOM
 # generator and a tiny random dp2 network at mouth 64 (labelled; the video and its LSE mean nothing).
 lipsync=""; lipsync_label=""
-if [ "$smoke" = 1 ] && has_stage lawdnet.infer "${LIP[-1]}"; then
+if [ "$smoke" = 1 ] && [ -n "$raw" ]; then
+  notrun+=("lip-sync (the smoke's lip-sync re-syncs the sample's talk.mp4: python -m lawdnet.infer)")
+elif [ "$smoke" = 1 ] && has_stage lawdnet.infer "${LIP[-1]}"; then
   lip_args=(--max_frames 50)
   if ! "${TF[@]}" weights status --quiet lawdnet_epoch_170 deepspeech_pytorch_librispeech >/dev/null 2>&1; then
     echo "[lawdnet] the authors' LawDNet / deepspeech.pytorch weights are not in checkpoints/: using a RANDOMLY INITIALISED generator and dp2 network (not the authors')"
@@ -406,11 +463,12 @@ fi
 {
   echo "# talkingface-kit run ($( [ "$smoke" = 1 ] && echo smoke || echo full ), $mode)"
   echo
-  echo "- data: $data"
+  echo "- data: $data$( [ -n "$raw" ] && echo " (made by the preprocess stage from the raw videos in $raw)")"
   echo "- stages run now: ${ran[*]:-none}"
   echo "- stages done earlier (resumed): ${skipped[*]:-none}"
   echo "- generated sets: ${generated[*]}"
   echo "- not built yet: $(IFS=';'; echo "${notbuilt[*]:-none}")"
+  [ ${#notrun[@]} -eq 0 ] || echo "- not run in a --raw run: $(IFS=';'; echo "${notrun[*]}")"
   if [ ${#reduced[@]} -gt 0 ]; then
     echo "- smoke settings (reduced; numbers not comparable with a full run): $(IFS=';'; echo "${reduced[*]}")"
   fi

@@ -154,3 +154,60 @@ def test_the_random_weights_writer_uses_names_that_exist():
         mod = importlib.import_module(module)
         for name in names.split(","):
             assert hasattr(mod, name.strip()), f"{module}.{name.strip()}"
+
+
+def test_raw_videos_are_preprocessed_into_the_evaluation_set_the_later_stages_use(stub, tmp_path):
+    raw = tmp_path / "raw"
+    (raw / "id1").mkdir(parents=True)
+    ids = tmp_path / "test_ids.txt"
+    ids.write_text("id1\n")
+    r = subprocess.run([str(REPO / "scripts" / "reproduce_all.sh"), "--out", str(stub["out"]), "--raw", str(raw),
+                        "--test-ids", str(ids), "--prep-args", "--workers 2  --landmarks offline",
+                        "--evalset-args", "--self 50 --cross 40", "--train"],
+                       capture_output=True, text=True, env=stub["env"], timeout=120)
+    assert r.returncode == 0, r.stderr
+    calls = runs(stub)
+    out, data = stub["out"], stub["out"] / "evaluation_set"
+    for call in calls:
+        vols = {call[i + 1] for i, w in enumerate(call) if w == "-v"}
+        assert vols == {f"{data}:/data", f"{out}:/outputs", f"{stub['ckpt']}:/checkpoints:ro", f"{raw}:/raw:ro"}
+    stages = [c[next(i for i, w in enumerate(c) if w.endswith(":t1")):] for c in calls if "weights" not in c]
+    prep, evalset = stages[0], stages[1]
+    assert prep[0] == "preprocess:t1"
+    assert prep[1:7] == ["--input_dir", "/raw", "--output_dir", "/outputs/preprocess/dagan", "--device", "auto"]
+    assert prep[-6:] == ["--test_ids", "/outputs/preprocess/test_ids.txt", "--workers", "2", "--landmarks", "offline"]
+    assert (out / "preprocess" / "test_ids.txt").read_text() == "id1\n"
+    assert evalset == ["talkingface-base:t1", "make-evalset", "/outputs/preprocess/dagan/test", "/data", "--seed", "0",
+                       "--overwrite", "--self", "50", "--cross", "40"]
+    assert not any("sample" in s for s in stages)                       # the evaluation set is the raw videos'
+    train = next(s for s in stages if s[0] == "train:t1")
+    assert train[train.index("--data") + 1] == "/outputs/preprocess/dagan"   # --train: the train split made here
+    assert any("generate:t1" in s and "/data/gt_self" in s for s in stages)
+    summary = (out / "summary.md").read_text()
+    assert f"- data: {data} (made by the preprocess stage from the raw videos in {raw})" in summary
+
+
+def test_raw_smoke_crops_at_the_generated_size_and_skips_the_sample_only_stages(stub, tmp_path):
+    (tmp_path / "raw").mkdir()
+    r = reproduce(stub, "--raw", str(tmp_path / "raw"))
+    assert r.returncode == 0, r.stderr
+    stages = [" ".join(c) for c in runs(stub) if "weights" not in c]
+    prep = next(s for s in stages if "preprocess:t1" in s)
+    assert "--landmarks offline --size 256" in prep and "--test_ids" not in prep
+    assert "--self 2 --cross 2" in next(s for s in stages if "make-evalset" in s)
+    assert not any("lawdnet" in s or " sample /data" in s or "--pairs" in s for s in stages)
+    assert "- not run in a --raw run: LawDNet data of the raw videos" in (stub["out"] / "summary.md").read_text()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--raw", "{tmp}/absent"], "--raw {tmp}/absent: folder of raw videos not found"),
+    (["--raw", "{tmp}", "--data", "{tmp}"], "--raw makes the evaluation set (OUT/evaluation_set): leave --data out"),
+    (["--raw", "{tmp}", "--test-ids", "{tmp}/ids.txt"], "--test-ids {tmp}/ids.txt: file not found"),
+    (["--data", "{tmp}", "--prep-args", "--workers 2"], "--test-ids, --prep-args and --evalset-args go with --raw"),
+])
+def test_raw_mistakes_are_one_line_errors(stub, tmp_path, args, message):
+    args = [a.format(tmp=tmp_path) for a in args]
+    r = subprocess.run([str(REPO / "scripts" / "reproduce_all.sh"), "--out", str(tmp_path / "out"), *args],
+                       capture_output=True, text=True, env=stub["env"], timeout=60)
+    assert r.returncode == 2 and r.stderr == f"error: {message.format(tmp=tmp_path)}\n"
+    assert not stub["log"].exists() or "run " not in stub["log"].read_text()
