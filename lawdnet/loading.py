@@ -121,3 +121,15 @@ def load_extractor(kind: str, device: str, path: Path | None, random_seed: int |
     from lawdnet.features.dp2 import Dp2Extractor
 
     return FeatureSource("dp2", Dp2Extractor(path, device=device), str(path))
+
+
+def random_extractor(kind: str, device: str, seed: int) -> FeatureSource:
+    """A tiny random feature source of ``kind``: dp1 a random graph with v0.1.0's interface (TensorFlow), dp2 a
+    random deepspeech.pytorch network (smoke runs: RANDOM WEIGHTS)."""
+    if kind != "dp1":
+        return load_extractor("dp2", device, None, seed)
+    from lawdnet.features.dp1 import Dp1Extractor
+
+    with _native_stderr_silenced():
+        extractor = Dp1Extractor.random(seed)
+    return FeatureSource("dp1", extractor, f"dp1 tiny random graph (seed {seed})")

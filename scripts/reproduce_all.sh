@@ -34,7 +34,8 @@ usage: scripts/reproduce_all.sh [--smoke [--random-weights]] [--train [--train-d
   --train        the train stage: DaGAN (python -m dagan.train) on preprocessed clips, then generation with the
                  trained checkpoint (generate_dagan_trained_self, self pairs), scored with the rest. With --smoke: the
                  clips the preprocess stage made from the sample, config/smoke/dagan_tiny.yaml, 2 steps, and one step
-                 of LawDNet's frame_64 stage (python -m lawdnet.train) on its LawDNet data; without:
+                 of each of LawDNet's four stages (python -m lawdnet.train --all, mouth 64; frame_64 alone when
+                 TensorFlow is missing for dp1) on its LawDNet data; without:
                  --train-data DIR (a python -m dagan.preprocess output) and the vox-adv-256 recipe (days on GPUs)
   --train-data DIR  (with --train, not --smoke) the DaGAN dataset root to train on
   --local        run the stages on this machine with .venv. Without --local, when a Docker daemon is reachable
@@ -317,14 +318,16 @@ elif [ "$smoke" = 1 ] && has_stage dagan.preprocess "$PREP_IMAGE"; then
   prep_reduced="preprocess: the sample's 3 clips as 3 identities, dagan.preprocess --size 128 --min_frames 16"
   prep_reduced+=" --max_frames 32 --detect_every 5 --landmarks offline, make-evalset --self 2 --cross 2"
   if has_stage lawdnet.preprocess "$PREP_IMAGE"; then
-    SMOKE_PREP_LAWDNET_ARGS=(--features dp2 --random_model 0 --landmarks offline --min_clips 1 --device "$device"
-                             --no_progress)
+    lawdnet_features=dp2                       # dp1 (the clip stage's sync loss) needs TensorFlow: the preprocess
+    if [ "$mode" = container ] || has_module tensorflow; then lawdnet_features=dp1,dp2; fi      # image has it
+    SMOKE_PREP_LAWDNET_ARGS=(--features "$lawdnet_features" --random_model 0 --landmarks offline --min_clips 1
+                             --device "$device" --no_progress)
     run_stage preprocess_lawdnet "${PREP_LAWDNET[@]}" --extract_video_frame --extract_audio --extract_deep_speech \
       --crop_face --generate_training_json --input_dir "$OP/lawdnet_raw" --output_dir "$OP/lawdnet" \
       "${SMOKE_PREP_LAWDNET_ARGS[@]}"
     prep_made+="; LawDNet data of talk.mp4: $(count "$pp/lawdnet/split_video_25fps_crop_face" -name '*.jpg') aligned"
-    prep_made+=" crops and the training JSON (dp2 of a RANDOM network: the features mean nothing)"
-    prep_reduced+=", lawdnet.preprocess on talk.mp4 only with dp2 of a random network (--random_model 0; no dp1)"
+    prep_made+=" crops and the training JSON ($lawdnet_features of RANDOM networks: the features mean nothing)"
+    prep_reduced+=", lawdnet.preprocess on talk.mp4 only with $lawdnet_features of random networks (--random_model 0)"
   else
     notbuilt+=("preprocess (LawDNet data preparation: python -m lawdnet.preprocess)")
   fi
@@ -366,15 +369,21 @@ if [ "$train" = 1 ] && has_stage dagan.train "${TRAIN[-1]}"; then
     trained_args+=(--depth_encoder "$trained/random_depth/encoder.pth" --depth_decoder "$trained/random_depth/depth.pth")
   fi
   [ "$smoke" = 1 ] && reduced+=("train: config/smoke/dagan_tiny.yaml, 2 steps on the preprocessed clips")
-  # LawDNet (smoke): one step of the frame_64 stage on the LawDNet data the preprocess stage made of talk.mp4 (dp2
-  # of a random network; the clip stage needs dp1 and the SyncNet), random frozen VGG19 (RANDOM WEIGHTS)
+  # LawDNet (smoke): one step of each stage (--all: frame 64 -> 128 -> 256 -> clip, each initialised from the one
+  # before, all at mouth 64) on the LawDNet data the preprocess stage made of talk.mp4 (features of random networks),
+  # random frozen VGG19 and SyncNet (RANDOM WEIGHTS); frame_64 alone when the JSON has no dp1 rows (no TensorFlow)
   ljson="$out/preprocess/lawdnet/training_json/training_json.json"
   if [ "$smoke" = 1 ] && [ -f "$ljson" ]; then
-    run_stage train_lawdnet "${TRAIN_LAWDNET[@]}" --stage frame_64 --data "$O/preprocess/lawdnet/training_json/training_json.json" \
-      --log_dir "$O/train" --name lawdnet_smoke --random_frozen 0 --workers 0 --epochs 1 --max_steps 1 \
-      --device "$device" --no_progress --set batch_size=1 --set augment_num=1
-    trained_lawdnet="$out/train/lawdnet_smoke/frame_training_64"
-    reduced+=("train: LawDNet frame_64, 1 step (batch 1) on the preprocessed talk.mp4, random frozen VGG19")
+    lawdnet_stages=(--all); lawdnet_what="the four stages (frame 64/128/256, clip), 1 step each at mouth 64"
+    if ! grep -q '"deep_speech_list"' "$ljson"; then
+      lawdnet_stages=(--stage frame_64); lawdnet_what="frame_64, 1 step (no dp1 rows for the clip stage)"
+    fi
+    run_stage train_lawdnet "${TRAIN_LAWDNET[@]}" "${lawdnet_stages[@]}" \
+      --data "$O/preprocess/lawdnet/training_json/training_json.json" --log_dir "$O/train" --name lawdnet_smoke \
+      --random_frozen 0 --workers 0 --epochs 1 --max_steps 1 --device "$device" --no_progress --set batch_size=1 \
+      --set augment_num=1 --set mouth_region_size=64
+    trained_lawdnet="$out/train/lawdnet_smoke"
+    reduced+=("train: LawDNet $lawdnet_what (batch 1) on the preprocessed talk.mp4, random frozen VGG19/SyncNet")
   fi
 elif [ "$train" = 1 ]; then
   notbuilt+=("train (python -m dagan.train)")
@@ -477,7 +486,7 @@ fi
       "metric has a value, and the values mean nothing"
   fi
   [ -n "$prep_made" ] && echo "- preprocess (in $out/preprocess): $prep_made"
-  [ -n "$trained_lawdnet" ] && echo "- train: LawDNet frame_64 run in $trained_lawdnet (netG_model files, losses.csv, tensorboard/; RANDOM frozen VGG19, features of a random network: a pipeline test)"
+  [ -n "$trained_lawdnet" ] && echo "- train: LawDNet run in $trained_lawdnet ($lawdnet_what; a folder per stage with its netG_model files, losses.csv, tensorboard/; RANDOM frozen VGG19 and SyncNet, features of random networks: a pipeline test)"
   if [ -n "$trained" ]; then
     echo "- train: DaGAN run in $out/train (checkpoints, losses.csv, tensorboard/); generate_dagan_trained_self made" \
       "with its last checkpoint$( [ "$smoke" = 1 ] && echo ": a tiny model trained 2 steps (against a RANDOM depth network when the weights are absent) — it tests the pipeline, its numbers are not results")"

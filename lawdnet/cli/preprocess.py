@@ -62,8 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--dp2_model_path", help="deepspeech.pytorch LibriSpeech_Pretrained_v3.ckpt for dp2 (default: manifest entry "
                                "deepspeech_pytorch_librispeech)")
     a("--random_model", type=int, metavar="SEED",
-      help="smoke tests only: a tiny random dp2 network instead of weights (dp1 still needs a graph: "
-           "--deepspeech_model_path) (RANDOM WEIGHTS: the features mean nothing)")
+      help="smoke tests only: a tiny random dp2 network instead of weights, and a tiny random dp1 graph unless "
+           "--deepspeech_model_path is given (RANDOM WEIGHTS: the features mean nothing)")
     a("--clip_length", type=int, default=9, help="frames per clip (default 9, the authors')")
     a("--crop_width", type=int, default=640, help="crop width; the height is int(1.3 x width) (default 640 -> 832x640)")
     a("--min_clips", type=int, default=6, help="videos with fewer clips are left out of the JSON (default 6: the "
@@ -115,10 +115,11 @@ def plan_from_args(args: argparse.Namespace):
     paths, labels = {}, {}
     for kind in (k for k in ("dp1", "dp2") if k in steps):
         given = args.deepspeech_model_path if kind == "dp1" else args.dp2_model_path
-        if kind == "dp2" and args.random_model is not None:
+        if args.random_model is not None and not (kind == "dp1" and given):
             if given:
                 raise KitError("--random_model cannot be combined with --dp2_model_path")
-            labels[kind] = f"RANDOM WEIGHTS: tiny random dp2 network (seed {args.random_model})"
+            what = "dp2 network" if kind == "dp2" else "dp1 graph"
+            labels[kind] = f"RANDOM WEIGHTS: tiny random {what} (seed {args.random_model})"
             continue
         from talkingface.weights import require_weights
 

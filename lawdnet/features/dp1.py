@@ -122,10 +122,10 @@ class Dp1Extractor:
     another DeepSpeech release (no ``deepspeech/logits:0``, fixed-size inputs) raises one WeightsError line.
     """
 
-    def __init__(self, graph_path: str | os.PathLike[str]):
+    def __init__(self, graph_path: str | os.PathLike[str], *, graph_bytes: bytes | None = None):
         self.path = Path(graph_path)
         tf = _tensorflow()
-        graph_def = _read_graph_def(tf, self.path)
+        graph_def = _read_graph_def(tf, self.path, graph_bytes)
         self.graph = tf.Graph()
         try:
             with self.graph.as_default():
@@ -144,6 +144,13 @@ class Dp1Extractor:
                 f"(deepspeech-0_1_0-b90017e8.pb)"
             ) from None
         self.session = tf.compat.v1.Session(graph=self.graph)
+
+    @classmethod
+    def random(cls, seed: int) -> Dp1Extractor:
+        """A tiny random graph with v0.1.0's interface (:mod:`lawdnet.features.dp1_random`): RANDOM WEIGHTS."""
+        from lawdnet.features.dp1_random import tiny_dp1_graph
+
+        return cls(f"<tiny random dp1 graph, seed {seed}>", graph_bytes=tiny_dp1_graph(seed=seed))
 
     def __call__(self, signal: np.ndarray) -> np.ndarray:
         """(T25, 29) float32 logits for int16 16 kHz mono samples: ``logits[::2, 0, :]`` (50 -> 25 rows/s)."""
@@ -194,10 +201,11 @@ def _has_tensor(graph, name: str) -> bool:
     return True
 
 
-def _read_graph_def(tf, path: Path):
-    if not path.is_file():
-        raise WeightsError(f"DeepSpeech graph missing: {path} (DeepSpeech v0.1.0 output_graph.pb)")
-    data = path.read_bytes()
+def _read_graph_def(tf, path: Path, data: bytes | None = None):
+    if data is None:
+        if not path.is_file():
+            raise WeightsError(f"DeepSpeech graph missing: {path} (DeepSpeech v0.1.0 output_graph.pb)")
+        data = path.read_bytes()
     if not data:
         raise WeightsError(f"{path}: empty file (0 bytes); fetch the DeepSpeech v0.1.0 output_graph.pb again")
     graph_def = tf.compat.v1.GraphDef()

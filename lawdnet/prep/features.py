@@ -14,8 +14,9 @@ from talkingface.preprocess import Job, WorkResult
 @dataclass
 class FeatureWork:
     """One feature kind (dp1: the DeepSpeech v0.1 graph at ``model_path``; dp2: deepspeech.pytorch at
-    ``model_path``, or a tiny random network with ``random_seed``) of one video; the network is loaded once per
-    worker process, on first use. Reads ``<AUDIO>/<video>.wav`` under ``root`` (the audio step's output)."""
+    ``model_path``; either a tiny random network with ``random_seed`` and no ``model_path``) of one video; the
+    network is loaded once per worker process, on first use. Reads ``<AUDIO>/<video>.wav`` under ``root`` (the audio
+    step's output)."""
 
     kind: str
     root: Path
@@ -29,10 +30,12 @@ class FeatureWork:
 
     def source(self):
         if self._source is None:
-            from lawdnet.loading import load_extractor
+            from lawdnet.loading import load_extractor, random_extractor
 
-            seed = self.random_seed if self.kind == "dp2" else None
-            self._source = load_extractor(self.kind, self.device, self.model_path, seed)
+            if self.random_seed is not None and self.model_path is None:
+                self._source = random_extractor(self.kind, self.device, self.random_seed)
+            else:
+                self._source = load_extractor(self.kind, self.device, self.model_path)
         return self._source
 
     def __call__(self, job: Job, scratch: Path) -> WorkResult:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lawdnet.features.dp1_random import tiny_dp1_graph as tiny_graph_bytes  # noqa: F401 - the goldens' graph
+
 REPO = Path(__file__).resolve().parents[2]
 SPEECH = REPO / "talkingface" / "data" / "sample_speech.wav"
 GOLDEN = REPO / "tests" / "data" / "golden"
@@ -24,7 +26,6 @@ VARIANTS = {
     "speech8k": "8 kHz mono: scipy resample_poly(speech, 1, 2) rounded",
     "silent16k": "0.5 s of zeros, 16 kHz mono",
 }
-HIDDEN = 16  # width of the tiny graph's dense layer
 
 
 def _int16(x: np.ndarray) -> np.ndarray:
@@ -66,31 +67,3 @@ def samples_sha256(samples: np.ndarray) -> str:
     samples = np.ascontiguousarray(samples)
     head = f"{samples.dtype.str}{samples.shape}".encode()
     return hashlib.sha256(head + samples.tobytes()).hexdigest()
-
-
-def tiny_graph_bytes(scope: str = "", logits_name: str = "logits", seed: int = 2024) -> bytes:
-    """A frozen TF1 GraphDef with DeepSpeech v0.1.0's interface: ``input_node`` (1, T, 494) float32,
-    ``input_lengths`` (1,) int32, ``logits`` (T, 1, 29). Dense 494 -> 16 + tanh, a 3-step time convolution,
-    a mask from ``input_lengths``, dense 16 -> 29. Weights from numpy's PCG64 with ``seed``."""
-    import tensorflow as tf
-
-    rng = np.random.default_rng(seed)
-    w1 = rng.uniform(-1, 1, (494, HIDDEN)).astype(np.float32) * np.float32(np.sqrt(3 / 494) * 2)
-    b1 = rng.uniform(-0.2, 0.2, HIDDEN).astype(np.float32)
-    k = rng.uniform(-1, 1, (3, HIDDEN, HIDDEN)).astype(np.float32) * np.float32(np.sqrt(3 / (3 * HIDDEN)))
-    w2 = rng.uniform(-1, 1, (HIDDEN, 29)).astype(np.float32) * np.float32(np.sqrt(3 / HIDDEN) * 3)
-    graph = tf.Graph()
-    with graph.as_default():
-        x = tf.compat.v1.placeholder(tf.float32, [1, None, 494], name="input_node")
-        lengths = tf.compat.v1.placeholder(tf.int32, [None], name="input_lengths")
-        h = tf.tanh(tf.einsum("btd,dh->bth", x, tf.constant(w1)) + tf.constant(b1))
-        h = h + tf.nn.conv1d(h, tf.constant(k), stride=1, padding="SAME")
-        mask = tf.sequence_mask(lengths, maxlen=tf.shape(h)[1], dtype=tf.float32)[:, :, None]
-        out = tf.einsum("bth,hc->btc", h * mask, tf.constant(w2))
-        tf.transpose(out, [1, 0, 2], name=logits_name)
-    graph_def = graph.as_graph_def()
-    if scope:  # a graph whose tensors live under another name scope (e.g. a later DeepSpeech export)
-        for node in graph_def.node:
-            node.name = f"{scope}/{node.name}"
-            node.input[:] = [f"{scope}/{i}" if not i.startswith("^") else f"^{scope}/{i[1:]}" for i in node.input]
-    return graph_def.SerializeToString()

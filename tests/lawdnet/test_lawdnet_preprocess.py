@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -107,6 +108,28 @@ def test_rerun_skips_finished_steps_and_retries_failures(full, raw):
     assert report["videos"]["noface"]["steps"]["crops"]["status"] == "failed"      # no marker: tried again
     assert (full / "split_video_25fps_crop_face" / "head" / "000000" / "000000.jpg").stat().st_mtime_ns == stamp
     assert (full / "training_json" / "training_json.json").read_text() == before
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None, reason="dp1 needs the tf extra")
+def test_random_model_without_a_graph_gives_a_random_dp1_graph(full, raw, tmp_path):
+    """--random_model and no --deepspeech_model_path: dp1 from a tiny random graph of v0.1.0's interface (smoke runs,
+    so that the JSON has deep_speech_list and the clip stage can train), labelled RANDOM in the report."""
+    from lawdnet.features import Dp1Extractor, load_dp1_signal
+
+    out = tmp_path / "out"
+    assert run("--input_dir", raw, "--output_dir", out, "--extract_audio", "--extract_deep_speech",
+               "--features", "dp1") == 0
+    report = load(out)
+    assert report["settings"]["models"]["dp1"] == "RANDOM WEIGHTS: tiny random dp1 graph (seed 7)"
+    rows = np.loadtxt(out / "split_video_25fps_deepspeech" / "head_deepspeech.txt")
+    extractor = Dp1Extractor.random(7)
+    try:
+        want = extractor(load_dp1_signal(out / "split_video_25fps_audio" / "head.wav"))
+    finally:
+        extractor.close()
+    assert rows.shape == (60, 29) and np.array_equal(rows, want.astype(np.float64))
+    golden_graph = np.loadtxt(full / "split_video_25fps_deepspeech" / "head_deepspeech.txt")
+    assert not np.allclose(rows, golden_graph)                          # not the graph file of the other run
 
 
 def test_steps_one_by_one_dp2_only_with_longer_audio(make_video, tmp_path):
