@@ -1,8 +1,7 @@
 """`python -m lawdnet.generate`: the entry point of :mod:`lawdnet.cli.generate` (lip-sync outputs for an evaluation
 set)."""
-import sys
-
 from lawdnet.cli.generate import main
+from talkingface.errors import exit_process
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())      # torchrun workers end with os._exit (see there)

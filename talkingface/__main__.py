@@ -5,6 +5,8 @@ import importlib
 import sys
 from typing import Sequence
 
+from talkingface.errors import exit_process
+
 # name -> (module under talkingface.cli, one-line summary). Each module has `main(argv) -> int`.
 COMMANDS: dict[str, tuple[str, str]] = {
     "probe": ("probe", "print fps, frames, size, duration and audio of media files"),
@@ -40,4 +42,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())      # torchrun workers end with os._exit (see there)

@@ -4,12 +4,15 @@
     save_resolved(cfg, out_dir)            # -> out_dir/config.resolved.yaml
 
 Unknown keys are errors (a typo in a YAML file must not be silently ignored). Nested dataclass fields are built
-from nested mappings; lists and dicts are taken as they are.
+from nested mappings; lists and dicts are taken as they are. Fields typed ``int``, ``float`` or ``bool`` (or those
+or None) are checked: an int is a float too, and a number YAML 1.1 reads as text (``1e-4``, ``--set lr=1e-12``: no
+dot) is converted; anything else is a ConfigError naming the key.
 """
 from __future__ import annotations
 
 import dataclasses
 import os
+import types
 import typing
 from pathlib import Path
 from typing import Any, Iterable, TypeVar
@@ -37,11 +40,34 @@ def from_dict(cls: type[T], data: dict[str, Any] | None, where: str = "config") 
         hint = hints.get(name)
         if dataclasses.is_dataclass(hint) and isinstance(value, dict):
             value = from_dict(hint, value, f"{where}.{name}")
-        kwargs[name] = value
+        kwargs[name] = _checked_scalar(hint, value, f"{where}: {name}")
     try:
         return cls(**kwargs)
     except TypeError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+_SCALARS = {int: "an integer", float: "a number", bool: "true or false"}
+
+
+def _checked_scalar(hint: Any, value: Any, what: str) -> Any:
+    """``value`` for a field typed ``hint``: checked (and converted) when the hint is int, float or bool, or a union
+    of them and None; any other hint takes the value as it is."""
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    scalars = [t for t in options if t in _SCALARS]
+    nullable = type(None) in options
+    if not scalars or len(scalars) + nullable != len(options) or (value is None and nullable):
+        return value
+    for kind in scalars:
+        if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
+            return value
+    if float in scalars and not isinstance(value, bool):
+        try:
+            return float(value)              # an int, or a number YAML 1.1 left as text (1e-4)
+        except (TypeError, ValueError):
+            pass
+    wanted = " or ".join(_SCALARS[k] for k in scalars) + (" or null" if nullable else "")
+    raise ConfigError(f"{what} must be {wanted}, got {value!r}")
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

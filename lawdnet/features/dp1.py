@@ -1,15 +1,14 @@
 """dp1: DeepSpeech v0.1.0 logits from the frozen TF graph ``output_graph.pb``, 25 rows per second of audio."""
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from talkingface.errors import KitError, MediaError, WeightsError
+from lawdnet.features.tf import tensorflow
+from talkingface.errors import MediaError, WeightsError
 
 #: MFCC coefficients per 10 ms frame and context frames each side: 19 x 26 = 494 inputs per time step
 NUM_CEPSTRUM = 26
@@ -17,25 +16,11 @@ NUM_CONTEXT = 9
 INPUT_DIM = (2 * NUM_CONTEXT + 1) * NUM_CEPSTRUM
 SCOPE = "deepspeech"
 TENSORS = ("input_node:0", "input_lengths:0", "logits:0")
-_TF_HINT = "pip install talkingface-kit[tf] (tensorflow-cpu)"
 #: MFCC frames (10 ms) computed at a time: an even number, so the 50 fps decimation keeps the same frames
 MFCC_BLOCK = 6000
 #: long audio runs through the graph in windows of CORE input rows (50 per second) with CONTEXT rows each side;
 #: up to CORE + 2 CONTEXT rows (60 s) it runs in one pass, as the authors'
 CORE, CONTEXT = 2000, 500
-
-
-def _tensorflow():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
-    if "tensorflow" not in sys.modules and "triton" not in sys.modules and importlib.util.find_spec("triton"):
-        # `import triton` (torch.compile, lightning, ...) segfaults once TensorFlow's libraries are loaded
-        # (TF 2.21 + triton 3.7), while the other order works: import triton first
-        import triton  # noqa: F401
-    try:
-        import tensorflow as tf
-    except ImportError as exc:
-        raise KitError(f"dp1 DeepSpeech features need TensorFlow: {_TF_HINT} ({exc})") from None
-    return tf
 
 
 def network_input(signal: np.ndarray) -> np.ndarray:
@@ -124,7 +109,7 @@ class Dp1Extractor:
 
     def __init__(self, graph_path: str | os.PathLike[str], *, graph_bytes: bytes | None = None):
         self.path = Path(graph_path)
-        tf = _tensorflow()
+        tf = tensorflow()
         graph_def = _read_graph_def(tf, self.path, graph_bytes)
         self.graph = tf.Graph()
         try:

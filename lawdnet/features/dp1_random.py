@@ -16,9 +16,9 @@ def tiny_dp1_graph(scope: str = "", logits_name: str = "logits", seed: int = 202
     """A frozen TF1 GraphDef with DeepSpeech v0.1.0's interface: ``input_node`` (1, T, 494) float32,
     ``input_lengths`` (1,) int32, ``logits`` (T, 1, 29). Dense 494 -> 16 + tanh, a 3-step time convolution,
     a mask from ``input_lengths``, dense 16 -> 29. Weights from numpy's PCG64 with ``seed``."""
-    from lawdnet.features.dp1 import _tensorflow
+    from lawdnet.features.tf import tensorflow
 
-    tf = _tensorflow()
+    tf = tensorflow()
     rng = np.random.default_rng(seed)
     w1 = rng.uniform(-1, 1, (494, HIDDEN)).astype(np.float32) * np.float32(np.sqrt(3 / 494) * 2)
     b1 = rng.uniform(-0.2, 0.2, HIDDEN).astype(np.float32)

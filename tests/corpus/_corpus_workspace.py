@@ -197,9 +197,9 @@ class Workspace:
         ``logits_name=`` / ``scope=`` give another release's tensor names."""
         import sys
 
-        from lawdnet.features.dp1 import _tensorflow
+        from lawdnet.features.tf import tensorflow
 
-        _tensorflow()              # TensorFlow as the kit imports it (triton first: the other order segfaults)
+        tensorflow()               # TensorFlow as the kit imports it (triton first: the other order segfaults)
         fixtures = str(Path(__file__).resolve().parents[1] / "lawdnet")
         if fixtures not in sys.path:
             sys.path.insert(0, fixtures)

@@ -1,8 +1,10 @@
 """`python -m talkingface`: every command answers --help, unknown commands and user errors exit non-zero cleanly."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +51,33 @@ def test_usage_mistakes_are_one_line(capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("error: python -m talkingface evaluate: "), err
         assert err[0].endswith("(see `python -m talkingface evaluate --help`)")
+
+
+_EXIT_SCRIPT = """
+import atexit, sys
+from talkingface.errors import exit_process
+
+class Finalised:
+    def __del__(self):
+        print("finalised", flush=True)
+
+keep = Finalised()                     # released during the interpreter's teardown
+atexit.register(lambda: print("atexit ran", flush=True))
+print("done", end="")                  # unflushed: exit_process must flush it
+exit_process(3)
+"""
+
+
+@pytest.mark.parametrize("torchrun", [False, True])
+def test_exit_process_skips_the_teardown_only_in_torchrun_workers(torchrun, tmp_path):
+    """A torchrun worker ends with os._exit after the atexit functions and a flush (gloo's C++ threads aborted some
+    at teardown); any other process exits normally, its teardown included."""
+    env = {k: v for k, v in os.environ.items() if k != "TORCHELASTIC_RUN_ID"}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")])
+    if torchrun:
+        env["TORCHELASTIC_RUN_ID"] = "test"
+    proc = subprocess.run([sys.executable, "-c", _EXIT_SCRIPT], env=env, capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout.startswith("doneatexit ran\n")             # flushed, then the atexit functions
+    assert ("finalised" in proc.stdout) is (not torchrun)

@@ -1,6 +1,7 @@
 """talkingface.config: YAML -> dataclasses, overrides, unknown keys, resolved config written atomically."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pytest
@@ -60,3 +61,35 @@ def test_resolved_config_round_trips(tmp_path):
     assert load_config(written, Run) == cfg
     assert yaml.safe_load(written.read_text())["model"]["kp_num"] == 7
     assert [p.name for p in written.parent.iterdir()] == ["config.resolved.yaml"]  # no temp file left
+
+
+@dataclass
+class _Typed:
+    lr: float = 1e-4
+    steps: int = 10
+    amp: bool = False
+    size: int | None = None
+    scale: int | float = 1
+    name: str = "x"
+
+
+@pytest.mark.parametrize(("override", "field", "value"), [
+    ("lr=1e-12", "lr", 1e-12),            # YAML 1.1 reads 1e-12 (no dot) as text: the float field converts it
+    ("lr=2", "lr", 2.0), ("steps=3", "steps", 3), ("amp=true", "amp", True), ("size=null", "size", None),
+    ("size=5", "size", 5), ("scale=0.5", "scale", 0.5), ("name=1e-3", "name", "1e-3"),
+])
+def test_scalar_fields_are_checked_and_converted(override, field, value):
+    cfg = load_config(None, _Typed, [override])
+    got = getattr(cfg, field)
+    assert got == value and type(got) is type(value)
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("lr=fast", "lr must be a number, got 'fast'"), ("steps=2.5", "steps must be an integer, got 2.5"),
+    ("steps=true", "steps must be an integer, got True"), ("amp=1", "amp must be true or false, got 1"),
+    ("size=big", "size must be an integer or null, got 'big'"), ("lr=true", "lr must be a number, got True"),
+])
+def test_a_wrong_scalar_is_a_one_line_error_naming_the_key(override, message):
+    with pytest.raises(ConfigError, match=re.escape(message)) as err:
+        load_config(None, _Typed, [override])
+    assert "\n" not in str(err.value)
