@@ -109,7 +109,7 @@ def speed(args, work: Path) -> int:
 
 
 def memory(args, work: Path) -> int:
-    peaks = []
+    peaks, rows = [], []
     for minutes in args.minutes:
         raw = work / f"raw_{minutes:g}"
         (raw / "id0").mkdir(parents=True)
@@ -118,11 +118,20 @@ def memory(args, work: Path) -> int:
         out = work / f"out_{minutes:g}"
         t, peak, _ = run([*COMMANDS[args.command], "--input_dir", str(raw), "--output_dir", str(out), "--workers", "1"])
         peaks.append(peak)
+        rows.append({"minutes": minutes, "frames": round(minutes * 60 * 25), "peak_rss_mb": round(peak / 2**20, 1),
+                     "seconds": round(t, 1)})
         print(f"{minutes:g} min video: {t:.0f} s, peak RSS {peak / 2**20:.0f} MiB (load {before} -> {load()})")
         shutil.rmtree(out, ignore_errors=True)
         shutil.rmtree(raw, ignore_errors=True)
     ratio = peaks[-1] / peaks[0]
     print(f"peak RSS {args.minutes[-1]:g} min / {args.minutes[0]:g} min: {ratio:.3f}x (target <= 1.1)")
+    if args.json:
+        import benchlib
+
+        steps = "every step, dp2 of the random network" if args.command == "lawdnet" else "crops, clips"
+        benchlib.emit_memory(f"preprocess_{args.command}_memory", title=f"python -m {args.command}.preprocess",
+                             settings=f"one 320x320 25 fps talking-head video with speech, 1 worker, offline "
+                                      f"landmarks, {steps}", rows=rows, json_path=args.json)
     return 0 if ratio <= 1.1 else 1
 
 
@@ -134,6 +143,7 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3, help="speed: interleaved rounds, medians reported (default 3)")
     p.add_argument("--memory", action="store_true", help="peak RSS for --minutes long videos instead of speed")
     p.add_argument("--minutes", type=float, nargs=2, default=[1.0, 10.0], help="memory: the two lengths")
+    p.add_argument("--json", help="memory: write the memory record (benchmarks/benchlib.py) here")
     args = p.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-preprocess-"))
     try:

@@ -77,6 +77,9 @@ MEMORY_SUITE = [
           device_flag=False, rounds=False),
     Bench("lse_memory", "bench_lse.py", ["--long-minutes", "1", "10"], ["--long-minutes", "1", "10"],
           ["--long-minutes", "0.05", "0.15"], rounds=False),
+    Bench("preprocess_lawdnet_memory", "bench_preprocess.py", ["--command", "lawdnet", "--memory"],     # ~15 min
+          ["--command", "lawdnet", "--memory"], ["--command", "lawdnet", "--memory", "--minutes", "0.05", "0.15"],
+          timeout=2400, device_flag=False, rounds=False),
 ]
 
 
