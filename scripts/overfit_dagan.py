@@ -66,8 +66,9 @@ def reconstruction_l1(run_dir: Path, checkpoint: Path, clip: Path, size: int) ->
     return float(np.abs(out - frames.astype(np.float32) / 255).mean())
 
 
-def write_plot(steps: list[int], values: list[float], path: Path) -> None:
-    """A small line plot (PIL; log-scale y) of the perceptual loss per step."""
+def write_plot(steps: list[int], values: list[float], path: Path,
+               title: str = "DaGAN overfit on one clip: perceptual loss per step (log scale)") -> None:
+    """A small line plot (PIL; log-scale y) of a loss per step."""
     from PIL import Image, ImageDraw
 
     w, h, pad = 640, 360, 48
@@ -84,7 +85,7 @@ def write_plot(steps: list[int], values: list[float], path: Path) -> None:
         d.line([pad - 4, y, pad, y], fill="black")
         d.text((4, y - 6), f"1e{int(e)}", fill="black")
     d.line(list(zip(xs, ys, strict=True)), fill=(200, 30, 30), width=1)
-    d.text((pad, 12), "DaGAN overfit on one clip: perceptual loss per step (log scale)", fill="black")
+    d.text((pad, 12), title, fill="black")
     d.text((w // 2 - 20, h - pad + 12), f"step 0 .. {steps[-1]}", fill="black")
     img.save(path)
 

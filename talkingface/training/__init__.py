@@ -17,7 +17,7 @@ from talkingface.training.distributed import (
     shutdown,
     wrap_ddp,
 )
-from talkingface.training.loop import fit
+from talkingface.training.loop import TrainingDiverged, fit
 from talkingface.training.precision import Precision
 from talkingface.training.sampler import ShardSampler
 from talkingface.training.settings import RunSettings, check_settings, settings_dict
@@ -27,7 +27,7 @@ from talkingface.training.task import FitResult, StepContext, TrainTask
 
 __all__ = [
     "KIT_KEY", "DistInfo", "FitResult", "Precision", "RunSettings", "ShardSampler", "StepContext", "StopFlag",
-    "TrainTask", "all_reduce_mean", "barrier", "check_settings", "current_dist", "derive_seed", "fit",
-    "init_distributed", "load_checkpoint", "newest_checkpoint", "save_atomic", "seed_everything", "settings_dict",
-    "shutdown", "wrap_ddp",
+    "TrainTask", "TrainingDiverged", "all_reduce_mean", "barrier", "check_settings", "current_dist", "derive_seed",
+    "fit", "init_distributed", "load_checkpoint", "newest_checkpoint", "save_atomic", "seed_everything",
+    "settings_dict", "shutdown", "wrap_ddp",
 ]

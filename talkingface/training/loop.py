@@ -10,12 +10,13 @@ See docs/training.md for launching, checkpoints, resume and signals.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from pathlib import Path
 from typing import Any
 
-from talkingface.errors import ConfigError
+from talkingface.errors import ConfigError, KitError
 from talkingface.training.checkpoints import checkpoints_in, load_checkpoint, resolve_resume, write_collective
 from talkingface.training.distributed import DistInfo, all_gather_object, all_reduce_max, all_reduce_mean, current_dist
 from talkingface.training.precision import Precision
@@ -37,6 +38,10 @@ from talkingface.training.task import FitResult, StepContext, TrainTask, move_to
 from talkingface.training.tracking import Tracker
 
 log = logging.getLogger(__name__)
+
+
+class TrainingDiverged(KitError):
+    """A loss became NaN or infinite: the run stops at that step without writing a checkpoint of its weights."""
 
 
 def _scalars(out: Any) -> dict[str, float]:
@@ -116,13 +121,21 @@ class _Run:
         for module in self.task.modules().values():
             module.train(on)
 
-    def _agree(self, stop: StopFlag) -> tuple[bool, bool]:
-        """(stop, checkpoint due) as all processes agree (rank 0's clock decides time-based checkpoints)."""
+    def _agree(self, stop: StopFlag, values: dict[str, float]) -> tuple[bool, bool]:
+        """(stop, checkpoint due) as all processes agree (rank 0's clock decides time-based checkpoints); a
+        TrainingDiverged in every process when a loss of any process is not finite."""
         s = self.s
         due_time = (self.dist.is_main and s.checkpoint_every_minutes > 0
                     and time.monotonic() - self.saved_at >= 60.0 * s.checkpoint_every_minutes)
         due_steps = bool(s.checkpoint_every_steps) and self.global_step % s.checkpoint_every_steps == 0
-        flags = all_reduce_max([float(stop.is_set), float(due_time)], self.dist)
+        bad = sorted(k for k, v in values.items() if not math.isfinite(v))
+        flags = all_reduce_max([float(stop.is_set), float(due_time), float(bool(bad))], self.dist)
+        if flags[2] > 0:
+            what = ", ".join(f"{k} {values[k]}" for k in bad) if bad else "a loss of another process"
+            kept = f"the last checkpoint, {self.last_path}," if self.last_path else "no checkpoint"
+            raise TrainingDiverged(f"step {self.global_step}: {what} (training diverged); stopped without saving "
+                                   f"these weights, {kept} is kept: resume from an earlier checkpoint with a lower "
+                                   f"learning rate, or check the data of this step")
         return flags[0] > 0, flags[1] > 0 or due_steps
 
     def run_epoch(self, stop: StopFlag) -> bool:
@@ -166,7 +179,7 @@ class _Run:
                     bar.set_postfix({k: f"{v:.4g}" for k, v in list(means.items())[:4]}, refresh=False)
                 if s.image_every_steps and self.global_step % s.image_every_steps == 0:
                     self._images(batch, out)
-                stopping, due = self._agree(stop)
+                stopping, due = self._agree(stop, values)
                 early = stopping or (s.max_steps is not None and self.global_step >= s.max_steps)
                 if early:
                     break

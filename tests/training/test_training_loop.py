@@ -10,7 +10,7 @@ from _training_toy import NoisyDataset, ToyTask
 from tb_events import read_events
 
 from talkingface.errors import ConfigError, OutputError
-from talkingface.training import KIT_KEY, DistInfo, fit, newest_checkpoint
+from talkingface.training import KIT_KEY, DistInfo, TrainingDiverged, fit, newest_checkpoint
 from talkingface.weights import load_torch
 
 CPU = DistInfo(device="cpu")
@@ -188,3 +188,32 @@ def test_progress_bar_and_sparse_logging(toy_settings, capsys):
     _, result = run(toy_settings(epochs=1, progress=True, log_every_steps=5))
     assert [x["step"] for x in result.losses] == [5, 10]
     assert "epoch 0" in capsys.readouterr().err
+
+
+class _DivergingTask(ToyTask):
+    """The toy task whose loss (and so its gradients and weights) turns NaN at step ``nan_at`` (0-based)."""
+
+    nan_at = 4
+
+    def train_step(self, batch, ctx):
+        if ctx.step != self.nan_at:
+            return super().train_step(batch, ctx)
+        x, y = batch
+        loss = torch.nn.functional.mse_loss(self.net(x), y) * float("nan")
+        ctx.optimize(loss, [self.opt])
+        return {"loss": loss.detach(), "lr": self.opt.param_groups[0]["lr"]}
+
+
+def test_a_non_finite_loss_stops_the_run_without_saving_its_weights(toy_settings):
+    s = toy_settings(checkpoint_every_steps=2, log_every_steps=1)
+    task = _DivergingTask(DistInfo())
+    with pytest.raises(TrainingDiverged, match=r"^step 5: loss nan \(training diverged\); stopped without saving") as e:
+        fit(task, NoisyDataset(), s)
+    assert "\n" not in str(e.value) and "last-checkpoint" in str(e.value)
+    newest = newest_checkpoint(s.run_dir)
+    kit = load_torch(newest)[KIT_KEY]
+    assert kit["global_step"] == 4                        # the checkpoint of step 4 is kept, none after it
+    weights = load_torch(newest)["net"]
+    assert all(torch.isfinite(v).all() for v in weights.values())
+    rows = read_csv(s.run_dir / "losses.csv")
+    assert [r["step"] for r in rows][-1] == "5" and rows[-1]["loss"] == "nan"
