@@ -12,7 +12,9 @@ whatever the device, with a time limit, so a failed or stuck rank stops the othe
 only then destroys its group, while the interpreter is fully alive. A rank that left its group to the interpreter's
 exit (gloo's threads then release their work during finalisation) died with ``terminate called without an active
 exception`` (SIGABRT): 6 runs in 20 of a two-rank toy, and once in CI; an earlier version that destroyed the group
-while rank 0 still merged died the same way. With the barrier and the destroy: none in 80 runs of the toy.
+while rank 0 still merged died the same way. With the barrier and the destroy: none in 80 runs of the toy, yet one
+rank of the full test suite still aborted after both, so the commands' ``__main__`` also ends a torchrun worker with
+:func:`talkingface.errors.exit_process` (``os._exit`` once the work is written), which skips that teardown.
 """
 from __future__ import annotations
 
