@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "| cuda")
     a("--workers", type=int, help="data loading processes per training process (default: the config's, 2)")
     a("--seed", type=int, help="seed of the data order and initialisation (default: the config's, 456)")
-    a("--epochs", type=int, help="epochs of the stage (default: non_decay + decay; fewer for smoke runs)")
+    a("--epochs", type=int, help="epochs of the stage (default and most: non_decay + decay, after which the authors' "
+                                 "learning-rate rule turns negative; fewer for smoke runs)")
     add_run_arguments(p)
     a("--master_addr", help=argparse.SUPPRESS)     # the authors' scripts pass them; torchrun's env rules here
     a("--master_port", help=argparse.SUPPRESS)

@@ -159,6 +159,11 @@ def train_stage(run: StageRun):
     from talkingface.training import RunSettings, fit, init_distributed
 
     cfg = load_stage_config(run.stage, run.overrides)
+    if run.epochs and run.epochs > cfg.epochs:
+        raise ConfigError(f"--epochs {run.epochs} is more than the {cfg.epochs} epochs of stage {run.stage} "
+                          f"(non_decay + decay): past them the authors' rule lr x (1 - max(0, epoch - non_decay) / "
+                          f"(decay + 1)) reaches 0 and turns negative; to train longer raise both with --set "
+                          f"non_decay=N --set decay=N")
     run_dir = run.run_dir(run.stage)
     dist = init_distributed(device=run.device)
     seed = cfg.seed if run.seed is None else run.seed

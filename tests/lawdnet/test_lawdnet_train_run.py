@@ -88,6 +88,7 @@ def test_clip_stage_one_step_with_the_sync_loss(training_json, tmp_path):
     (["--stage", "frame_64", "--set", "decay=3"], "decay (3) != non_decay (5)"),
     (["--stage", "frame_128"], "train frame_64 first"),
     (["--stage", "no_such_stage"], "no such stage config"),
+    (["--stage", "frame_64", "--epochs", "11"], "--epochs 11 is more than the 10 epochs of stage frame_64"),
 ])
 def test_refusals_in_one_line(training_json, tmp_path, capsys, extra, message):
     code = train_main(_args(training_json, tmp_path, *extra))
