@@ -235,3 +235,12 @@ def test_broken_videos_fail_alone_with_a_reason(make_wav, tmp_path):
     assert "no video stream" in failed["audio_only"]["frames"] and "audio" not in failed["audio_only"]
     assert all("\n" not in reason for steps in failed.values() for reason in steps.values())
     assert not (out / "split_video_25fps_frame").exists() and not list((out / ".done" / "frames").glob("*"))
+
+
+def test_training_json_is_written_clip_by_clip_as_json_dumps_writes_it(full):
+    """The JSON is streamed a clip entry at a time: its text is json.dumps' own of the same data (default
+    separators, key order video_clip_num then clip_data_list, floats as repr)."""
+    text = (full / "training_json" / "training_json.json").read_text()
+    data = json.loads(text)
+    assert json.dumps(data) == text and list(data["head"]) == ["video_clip_num", "clip_data_list"]
+    assert data["head"]["video_clip_num"] == len(data["head"]["clip_data_list"]) >= 6
