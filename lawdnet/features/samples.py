@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lawdnet.features.audio import PCM_SCALE, RATE, dp1_signal, dp2_signal, read_pcm
+from lawdnet.features.audio import RATE, dp1_signal, dp2_signal, read_pcm
 from talkingface.errors import MediaError
 
 
@@ -62,12 +62,8 @@ class WavSamples:
         raw = np.frombuffer(self._fh.readframes(hi - lo), "<i2")
         if raw.size != (hi - lo) * self.channels:
             raise MediaError(f"{self.path}: the file ends before its header's {self.size} samples (truncated?)")
-        frames = raw.reshape(hi - lo, self.channels)
-        if self.kind == "dp1":
-            out[lo - start:hi - start] = frames[:, 0]
-        else:
-            scaled = frames.astype(np.float32) / PCM_SCALE
-            out[lo - start:hi - start] = scaled[:, 0] if self.channels == 1 else scaled.mean(axis=1, dtype=np.float32)
+        frames = raw if self.channels == 1 else raw.reshape(hi - lo, self.channels)
+        out[lo - start:hi - start] = (dp1_signal if self.kind == "dp1" else dp2_signal)(RATE, frames)
         return out
 
     def close(self) -> None:
