@@ -80,6 +80,9 @@ MEMORY_SUITE = [
     Bench("preprocess_lawdnet_memory", "bench_preprocess.py", ["--command", "lawdnet", "--memory"],     # ~15 min
           ["--command", "lawdnet", "--memory"], ["--command", "lawdnet", "--memory", "--minutes", "0.05", "0.15"],
           timeout=2400, device_flag=False, rounds=False),
+    Bench("preprocess_dagan_memory", "bench_preprocess.py", ["--command", "dagan", "--memory"],
+          ["--command", "dagan", "--memory"], ["--command", "dagan", "--memory", "--minutes", "0.05", "0.15"],
+          timeout=2400, device_flag=False, rounds=False),
 ]
 
 

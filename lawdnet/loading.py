@@ -42,11 +42,13 @@ class FeatureSource:
         """Hand the rows of ``path`` to ``take`` block by block (a 16 kHz 16-bit wav is read a range at a time:
         memory does not grow with the audio's length); returns (samples at 16 kHz, the file's sample rate)."""
         from lawdnet.features.samples import close_samples, open_samples
+        from talkingface.heap import release_free_heap
 
         source, rate = open_samples(path, self.kind)
         try:
             for block in self.extractor.rows(source):
                 take(block)
+                release_free_heap()     # a window's freed activations fragment glibc's heap: RSS would creep with length
         finally:
             close_samples(source)
         return int(source.size), int(rate)

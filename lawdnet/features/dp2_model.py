@@ -62,7 +62,8 @@ class MaskConv(nn.Module):
             x = module(x)
             steps = torch.arange(x.shape[3], device=x.device)
             keep = steps[None, :] < lengths.to(x.device)[:, None]  # (N, T)
-            x = x.masked_fill(~keep[:, None, None, :], 0)
+            if not bool(keep.all()):        # nothing to zero (one utterance, or equal lengths): no 30 MB copy
+                x = x.masked_fill(~keep[:, None, None, :], 0)
         return x
 
 
