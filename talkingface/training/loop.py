@@ -133,9 +133,10 @@ class _Run:
         if flags[2] > 0:
             what = ", ".join(f"{k} {values[k]}" for k in bad) if bad else "a loss of another process"
             kept = f"the last checkpoint, {self.last_path}," if self.last_path else "no checkpoint"
+            clip = " or --grad_clip (e.g. 1)" if s.grad_clip is None else f" or a --grad_clip below {s.grad_clip:g}"
             raise TrainingDiverged(f"step {self.global_step}: {what} (training diverged); stopped without saving "
                                    f"these weights, {kept} is kept: resume from an earlier checkpoint with a lower "
-                                   f"learning rate, or check the data of this step")
+                                   f"learning rate{clip}, or check the data of this step")
         return flags[0] > 0, flags[1] > 0 or due_steps
 
     def run_epoch(self, stop: StopFlag) -> bool:

@@ -209,7 +209,7 @@ def test_a_non_finite_loss_stops_the_run_without_saving_its_weights(toy_settings
     task = _DivergingTask(DistInfo())
     with pytest.raises(TrainingDiverged, match=r"^step 5: loss nan \(training diverged\); stopped without saving") as e:
         fit(task, NoisyDataset(), s)
-    assert "\n" not in str(e.value) and "last-checkpoint" in str(e.value)
+    assert "\n" not in str(e.value) and "last-checkpoint" in str(e.value) and "--grad_clip (e.g. 1)" in str(e.value)
     newest = newest_checkpoint(s.run_dir)
     kit = load_torch(newest)[KIT_KEY]
     assert kit["global_step"] == 4                        # the checkpoint of step 4 is kept, none after it
