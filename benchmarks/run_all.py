@@ -77,6 +77,8 @@ MEMORY_SUITE = [
           device_flag=False, rounds=False),
     Bench("lse_memory", "bench_lse.py", ["--long-minutes", "1", "10"], ["--long-minutes", "1", "10"],
           ["--long-minutes", "0.05", "0.15"], rounds=False),
+    Bench("evaluate_memory", "bench_evaluate_memory.py", ["--fps", "5"], ["--fps", "25"],       # CPU: ~7 min
+          ["--minutes", "0.1", "0.3"], timeout=1800, rounds=False),
     Bench("preprocess_lawdnet_memory", "bench_preprocess.py", ["--command", "lawdnet", "--memory"],     # ~15 min
           ["--command", "lawdnet", "--memory"], ["--command", "lawdnet", "--memory", "--minutes", "0.05", "0.15"],
           timeout=2400, device_flag=False, rounds=False),
@@ -232,6 +234,18 @@ def main(argv=None) -> int:
     return 0 if all("error" not in r for r in records) else 1
 
 
+def _measured_in(run: dict, record: dict) -> tuple[str, str | None]:
+    """(date, commit) of the run that measured ``record``: the file's own, or, when the file is itself a merge, the
+    run its record names (a merge of merges keeps every row's origin)."""
+    date = record.get("run_date") or run["machine"]["date"]
+    if record.get("run_commit"):
+        return date, record["run_commit"]
+    for label in run.get("merged") or []:                 # merges written before rows carried their commit
+        if label.startswith(f"{date} (commit "):
+            return date, label[len(date) + len(" (commit "):-1]
+    return date, run["machine"].get("commit")
+
+
 def merge(files: list[Path], out_dir: Path, stem: str) -> int:
     """One page from several runs' JSON files: the first file's machine, each benchmark's latest record."""
     runs = [json.loads(f.read_text()) for f in files]
@@ -240,9 +254,11 @@ def merge(files: list[Path], out_dir: Path, stem: str) -> int:
         for record in run["records"]:
             earlier = by_name.get(record["benchmark"], {})
             if "sides" in record or "sides" not in earlier:       # a measurement is never replaced by a failure
-                by_name[record["benchmark"]] = {**record, "run_date": run["machine"]["date"]}
+                date, commit = _measured_in(run, record)
+                by_name[record["benchmark"]] = {**record, "run_date": date, "run_commit": commit}
     meta = {key: runs[0][key] for key in ("machine", "device", "quick", "rounds")}
-    meta["merged"] = [f"{run['machine']['date']} (commit {run['machine'].get('commit')})" for run in runs]
+    used = sorted({(r["run_date"], r["run_commit"]) for r in by_name.values()})
+    meta["merged"] = [f"{date} (commit {commit})" for date, commit in used]
     order = [b.name for b in SUITE + MEMORY_SUITE]
     records = sorted(by_name.values(), key=lambda r: order.index(r["benchmark"]) if r["benchmark"] in order else 99)
     (out_dir / f"{stem}.json").write_text(json.dumps({**meta, "records": records}, indent=1, default=float) + "\n")

@@ -81,6 +81,23 @@ def test_merge_orders_by_the_suite_and_keeps_the_first_machine(merged):
     assert data["merged"] == [f"{D1} (commit abc1234)", f"{D2} (commit def5678)"]
 
 
+def test_a_merge_of_merges_keeps_each_rows_run(merged, tmp_path):
+    data, _ = merged
+    earlier = tmp_path / "joined.json"
+    earlier.write_text(json.dumps(data))
+    D3 = "2024-05-08 09:10 UTC"
+    third = write_run(tmp_path / "c.json", D3, "0a0b0c0", [measured("train", 7.0), failed("ssim", "exit 1")])
+    out = tmp_path / "out2"
+    out.mkdir()
+    assert run_all.main(["--merge", str(earlier), third, "--results_dir", str(out), "--name", "again"]) == 0
+    again = json.loads((out / "again.json").read_text())
+    runs = {r["benchmark"]: (r["run_date"], r["run_commit"]) for r in again["records"]}
+    assert runs["dagan"] == (D1, "abc1234") and runs["lse"] == (D1, "abc1234")     # not the merged file's
+    assert runs["ssim"] == (D2, "def5678") and runs["evaluate"] == (D2, "def5678")
+    assert runs["train"] == (D3, "0a0b0c0")
+    assert again["merged"] == [f"{D1} (commit abc1234)", f"{D2} (commit def5678)", f"{D3} (commit 0a0b0c0)"]
+
+
 def test_merge_page_has_a_row_per_benchmark(merged):
     _, page = merged
     rows = [line.split(" | ")[0] for line in page.splitlines() if line.startswith("| ")][1:]
