@@ -48,7 +48,7 @@ class FeatureSource:
         try:
             for block in self.extractor.rows(source):
                 take(block)
-                release_free_heap()     # a window's freed activations fragment glibc's heap: RSS would creep with length
+                release_free_heap()     # freed window activations fragment glibc's heap: RSS would creep with length
         finally:
             close_samples(source)
         return int(source.size), int(rate)
