@@ -3,11 +3,14 @@
     python benchmarks/bench_preprocess.py                     # 8 videos of 4 s at 25 fps, 1 vs 2 workers, 3 rounds
     python benchmarks/bench_preprocess.py --memory            # one 1-min vs one 10-min video: peak RSS
     python benchmarks/bench_preprocess.py --command lawdnet   # the same for python -m lawdnet.preprocess
+    python benchmarks/bench_preprocess.py --seconds 30 --json r.json   # run_all's row: longer videos, a record
 
 Inputs are the kit's sample talking head (talkingface.sample: skimage's astronaut with head motion and a mouth
 following the sample speech) rendered at 320x320 with the speech as audio, so the offline landmark backend finds a
 face in every frame. Each run is a fresh subprocess of the real CLI on a fresh output folder; the runs alternate
-(1 worker, 2 workers, 1, 2, ...) and medians are printed with the load average. Peak RSS is wait4's: the largest of
+(1 worker then 2 in even rounds, 2 then 1 in odd ones) and medians are printed with the load average; the two
+worker counts must write the same files. Short videos underrate the scaling: each worker loads its models once,
+a large part of a 4-second video's time. Peak RSS is wait4's: the largest of
 the process and the children it waited for (workers, ffmpeg).
 """
 from __future__ import annotations
@@ -80,14 +83,16 @@ def speed(args, work: Path) -> int:
     frames = args.videos * round(args.seconds * 25)
     times: dict[int, list[float]] = {1: [], 2: []}
     cpu: dict[int, list[float]] = {1: [], 2: []}
-    loads = [load()]
+    outputs: dict[int, set[str]] = {}
+    loads, load_before = [load()], list(os.getloadavg())
     for r in range(args.rounds):
-        for workers in (1, 2):
+        for workers in (1, 2) if r % 2 == 0 else (2, 1):
             out = work / f"out_{workers}_{r}"
             t, _, used = run([*COMMANDS[args.command], "--input_dir", str(raw), "--output_dir", str(out),
                               "--workers", str(workers)])
             times[workers].append(t)
             cpu[workers].append(used)
+            outputs.setdefault(workers, produced(out))
             shutil.rmtree(out, ignore_errors=True)
         loads.append(load())
     print(f"{args.command}.preprocess: {args.videos} videos x {args.seconds:g} s (320x320, 25 fps) = {frames} frames; "
@@ -103,9 +108,30 @@ def speed(args, work: Path) -> int:
     per_frame = {w: statistics.median(cpu[w]) / frames * 1000 for w in cpu}
     print(f"CPU: 1 worker keeps {busy[1]:.2f} cores busy, 2 workers {busy[2]:.2f}; CPU time per frame "
           f"{per_frame[1]:.1f} ms vs {per_frame[2]:.1f} ms (equal = no cost of parallelism)")
+    ceiling = (os.cpu_count() or 1) / busy[1]
     print(f"2 workers / 1 worker: {speedup:.2f}x (target >= 1.8; the ceiling on {os.cpu_count()} cores is "
-          f"{(os.cpu_count() or 1) / busy[1]:.2f}x)")
-    return 0
+          f"{ceiling:.2f}x)")
+    same = outputs[1] == outputs[2]
+    if args.json:
+        import benchlib
+
+        benchlib.emit(f"preprocess_{args.command}", title=f"python -m {args.command}.preprocess, 2 workers vs 1",
+                      settings=f"{args.videos} videos x {args.seconds:g} s, 320x320 25 fps, offline landmarks; "
+                               "ours = --workers 2, one_worker = --workers 1", device="cpu", unit="frames",
+                      work=frames, times={"ours": times[2], "one_worker": times[1]}, load_before=load_before,
+                      check_ok=same, check_detail=f"both wrote the same {len(outputs[1])} files" if same else
+                      f"the outputs differ: {sorted(outputs[1] ^ outputs[2])[:5]}",
+                      target="one_worker/ours >= 1.8", target_ratio=("one_worker/ours", 1.8), json_path=args.json,
+                      extra={"cores_busy_1_worker": round(busy[1], 2), "cores_busy_2_workers": round(busy[2], 2),
+                             "cpu_ms_per_frame": {w: round(v, 1) for w, v in per_frame.items()},
+                             "ceiling_on_this_machine": round(ceiling, 2)})
+    return 0 if same else 1
+
+
+def produced(out: Path) -> set[str]:
+    """The files a run wrote (paths under ``out``), its reports and the runner's bookkeeping left out."""
+    return {p.relative_to(out).as_posix() for p in out.rglob("*")
+            if p.is_file() and not p.name.startswith("preprocess_report") and ".prep" not in p.parts}
 
 
 def memory(args, work: Path) -> int:
@@ -143,7 +169,8 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3, help="speed: interleaved rounds, medians reported (default 3)")
     p.add_argument("--memory", action="store_true", help="peak RSS for --minutes long videos instead of speed")
     p.add_argument("--minutes", type=float, nargs=2, default=[1.0, 10.0], help="memory: the two lengths")
-    p.add_argument("--json", help="memory: write the memory record (benchmarks/benchlib.py) here")
+    p.add_argument("--json", help="write the record (benchmarks/benchlib.py) here: the speed-up, or with --memory the "
+                                  "memory rows")
     args = p.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-preprocess-"))
     try:

@@ -105,7 +105,8 @@ def emit(benchmark: str, *, title: str, settings: str, device, unit: str, work: 
          target_rate: Optional[tuple[str, float]] = None, json_path=None, extra: Optional[dict] = None) -> dict:
     """Print the summary lines and the ``BENCH_RESULT`` record; write it to ``json_path`` if given; return it.
 
-    ``times`` maps a side (``ours``, ``authors`` — or ``naive``/``seed`` — and ``floor``) to its seconds per run.
+    ``times`` maps a side (``ours``, ``authors`` — or ``naive``/``seed``/``reference``, or ``one_worker`` for a
+    scaling benchmark — and ``floor``) to its seconds per run.
     ``target_ratio=("ours/floor", 1.25)`` marks the target met when that ratio is at most the bound; a
     ``"authors/ours"``-style speed-up target is met when the ratio is at least the bound.
     ``target_rate=("ours", 100.0)`` marks it met when that side's ``work / median`` (units per second) is at least
@@ -113,7 +114,7 @@ def emit(benchmark: str, *, title: str, settings: str, device, unit: str, work: 
     """
     sides = {name: summary(runs) for name, runs in times.items() if runs}
     med = {name: s["median_s"] for name, s in sides.items()}
-    baseline = next((k for k in ("authors", "seed", "naive", "reference") if k in med), None)
+    baseline = next((k for k in ("authors", "seed", "naive", "reference", "one_worker") if k in med), None)
     ratios = {}
     if baseline and "ours" in med:
         ratios[f"{baseline}/ours"] = ratio(med[baseline], med["ours"])

@@ -66,6 +66,10 @@ SUITE = [
     Bench("train", "bench_train.py", ["--steps", "2"], ["--precision", "bf16", "--steps", "5"],
           ["--tiny", "--steps", "1", "--warmup", "0"]),
     Bench("fid_distance", "bench_fid_distance.py", [], [], ["--n", "600", "--dims", "256"], device_flag=False),
+    # CPU work at any --device: on the GPU machines it measures the worker scaling on their 16 cores
+    Bench("preprocess_dagan", "bench_preprocess.py", ["--command", "dagan", "--seconds", "30"],     # ~10 min
+          ["--command", "dagan", "--seconds", "30"], ["--command", "dagan", "--videos", "2", "--seconds", "2"],
+          timeout=1800, device_flag=False),
 ]
 # peak RSS of each streaming stage at 1 and 10 minutes of input (run_all.py --memory): must stay flat (<= 1.1x)
 MEMORY_SUITE = [
