@@ -261,7 +261,7 @@ def merge(files: list[Path], out_dir: Path, stem: str) -> int:
                 date, commit = _measured_in(run, record)
                 by_name[record["benchmark"]] = {**record, "run_date": date, "run_commit": commit}
     meta = {key: runs[0][key] for key in ("machine", "device", "quick", "rounds")}
-    used = sorted({(r["run_date"], r["run_commit"]) for r in by_name.values()})
+    used = sorted({(r["run_date"], r["run_commit"]) for r in by_name.values()}, key=lambda u: (u[0], u[1] or ""))
     meta["merged"] = [f"{date} (commit {commit})" for date, commit in used]
     order = [b.name for b in SUITE + MEMORY_SUITE]
     records = sorted(by_name.values(), key=lambda r: order.index(r["benchmark"]) if r["benchmark"] in order else 99)
