@@ -13,11 +13,9 @@ not the duration, is what could make memory grow).
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,19 +34,6 @@ def make_video(path: Path, minutes: float, fps: float, size: str) -> Path:
            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)]
     subprocess.run(cmd, check=True)
     return path
-
-
-def peak_rss_of(cmd: list[str]) -> tuple[int, float, int]:
-    """(peak RSS in bytes, seconds, exit status) of a subprocess, from wait4's rusage (ru_maxrss is in KiB)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    if proc.returncode != 0:
-        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err}")
-    return usage.ru_maxrss * 1024, time.perf_counter() - start, proc.returncode
 
 
 def main(argv=None) -> int:
@@ -80,7 +65,8 @@ def main(argv=None) -> int:
                    "--checkpoint", str(files.checkpoint), "--depth_encoder", str(files.depth_encoder),
                    "--depth_decoder", str(files.depth_decoder), "--config", str(files.config), "--relative",
                    "--adapt_scale", "--cpu", "--no_progress", "--batch_size", str(args.batch_size)]
-            rss, seconds, _ = peak_rss_of(cmd)
+            child = benchlib.run_child(cmd, cwd=REPO)
+            rss, seconds = child.peak_rss, child.seconds
             out = probe(tmp / f"out_{minutes:g}.mp4")
             assert out.frame_count == info.frame_count and out.has_audio, "output incomplete"
             rows.append((minutes, info.frame_count, seconds, rss))

@@ -18,7 +18,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,18 +37,6 @@ def make_pair(base: Path, minutes: float, fps: float, size: str) -> None:
         subprocess.run([ffmpeg_exe(), "-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i",
                         f"testsrc=size={size}:rate={fps:g}:duration={seconds:g}", *extra, "-c:v", "libx264",
                         "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(base / folder / "p0.mp4")], check=True)
-
-
-def peak_rss_of(cmd: list[str], env: dict) -> tuple[int, float]:
-    """(peak RSS in bytes, seconds) of a subprocess, from wait4's rusage (ru_maxrss is in KiB)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"command failed: {' '.join(cmd)}\n{err[-3000:]}")
-    return usage.ru_maxrss * 1024, time.perf_counter() - start
 
 
 def main(argv=None) -> int:
@@ -76,7 +63,8 @@ def main(argv=None) -> int:
                    "--output_path", str(out), "--metrics", *metrics, "--device", args.device, "--batch_size",
                    str(args.batch_size), "--no_progress"]
             load = os.getloadavg()
-            rss, seconds = peak_rss_of(cmd, env)
+            child = benchlib.run_child(cmd, cwd=REPO, env=env)
+            rss, seconds = child.peak_rss, child.seconds
             frames = round(minutes * 60 * args.fps)
             if not (out / "full_results.json").is_file():
                 raise SystemExit(f"{out}: no full_results.json: the run did not finish")

@@ -10,12 +10,9 @@ network, on a 2 s 320x320 template of the sample head played back and forth. Pea
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,20 +47,14 @@ def memory(args) -> int:
         results = []
         for minutes in args.minutes:
             audio = make_audio(work / f"speech_{minutes:g}.wav", minutes * 60)
-            t = time.perf_counter()
             before = benchlib.load_average()
-            proc = subprocess.Popen([sys.executable, "-c", MEMORY_SCRIPT, str(template), str(audio),
-                                     str(work / "out.mp4"), str(args.mouthsize), str(Path(__file__).parent)],
-                                    cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            _, status, usage = os.wait4(proc.pid, 0)
-            out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
-            if os.waitstatus_to_exitcode(status) != 0:
-                raise SystemExit(f"memory run failed:\n{err[-2000:]}")
-            frames = int(out.split()[0])
-            peak = usage.ru_maxrss * 1024
-            results.append((minutes, frames, peak, time.perf_counter() - t))
+            child = benchlib.run_child([sys.executable, "-c", MEMORY_SCRIPT, str(template), str(audio),
+                                        str(work / "out.mp4"), str(args.mouthsize), str(Path(__file__).parent)],
+                                       cwd=REPO)
+            frames, peak = int(child.stdout.split()[0]), child.peak_rss
+            results.append((minutes, frames, peak, child.seconds))
             print(f"{minutes:g} min of audio: {frames} frames, peak RSS {peak / 2**20:.0f} MiB, "
-                  f"{time.perf_counter() - t:.0f} s (load {before} -> {benchlib.load_average()})")
+                  f"{child.seconds:.0f} s (load {before} -> {benchlib.load_average()})")
         record = benchlib.emit_memory(
             "lawdnet_memory", title="LawDNet lip sync (lip_sync_video, stand-in generator)",
             settings=f"audio looped to each length, 2 s 320x320 template, mouth {args.mouthsize}, CPU",

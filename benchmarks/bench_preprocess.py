@@ -22,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,14 +60,10 @@ def make_video(path: Path, seconds: float, identity: int) -> Path:
 
 def run(cmd: list[str]) -> tuple[float, int, float]:
     """(seconds, peak RSS bytes, CPU seconds (user + system, its waited-for children included)) of one subprocess."""
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, *cmd], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{err[-3000:]}")
-    return time.perf_counter() - start, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
+    import benchlib
+
+    child = benchlib.run_child([sys.executable, *cmd], cwd=REPO)
+    return child.seconds, child.peak_rss, child.cpu_s
 
 
 def load() -> str:

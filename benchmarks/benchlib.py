@@ -23,12 +23,17 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 PREFIX = "BENCH_RESULT "
+#: names of the side a benchmark compares ``ours`` with, in the order one is looked for
+BASELINES = ("authors", "seed", "naive", "reference", "one_worker")
 
 
 def sync_device(device) -> None:
@@ -57,6 +62,34 @@ def interleaved(sides: dict[str, Callable[[], Any]], rounds: int, device="cpu") 
 
 def summary(runs: list[float]) -> dict:
     return {"median_s": statistics.median(runs), "min_s": min(runs), "max_s": max(runs), "runs": list(runs)}
+
+
+@dataclass
+class ChildRun:
+    """One finished subprocess: wall seconds, wait4's peak RSS in bytes (the larger of the process's own and that of
+    any child it waited for), CPU seconds (user + system, its waited-for children included) and its stdout."""
+
+    seconds: float
+    peak_rss: int
+    cpu_s: float
+    stdout: str
+
+
+def run_child(cmd: list[str], *, cwd, env: Optional[dict] = None) -> ChildRun:
+    """Run ``cmd`` to the end and measure it; a non-zero exit is a SystemExit with the command and the end of its
+    stderr. The output goes to temporary files, so a talkative child never blocks on a full pipe."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if code != 0:
+        raise SystemExit(f"failed ({code}): {' '.join(map(str, cmd))}\n{stderr[-3000:]}")
+    return ChildRun(seconds, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime, stdout)
 
 
 def load_average() -> list[float]:
@@ -114,7 +147,7 @@ def emit(benchmark: str, *, title: str, settings: str, device, unit: str, work: 
     """
     sides = {name: summary(runs) for name, runs in times.items() if runs}
     med = {name: s["median_s"] for name, s in sides.items()}
-    baseline = next((k for k in ("authors", "seed", "naive", "reference", "one_worker") if k in med), None)
+    baseline = next((k for k in BASELINES if k in med), None)
     ratios = {}
     if baseline and "ours" in med:
         ratios[f"{baseline}/ours"] = ratio(med[baseline], med["ours"])

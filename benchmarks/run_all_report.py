@@ -1,7 +1,7 @@
 """The Markdown page of benchmarks/run_all.py: the machine, one table row per benchmark, then each one's detail."""
 from __future__ import annotations
 
-BASELINES = ("authors", "seed", "naive", "reference", "one_worker")
+from benchlib import BASELINES
 
 
 def _rate(record: dict, side: str) -> str:
