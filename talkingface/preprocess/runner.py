@@ -24,6 +24,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -146,41 +147,48 @@ def _run_one(work: Callable[[Job, Path], WorkResult], job: Job, root: Path,
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _set_threads(threads: int) -> tuple[int, int | None, str | None]:
-    """torch's, OpenCV's and the kit's media thread budget (decoder threads, x264 threads) set to ``threads``;
-    returns the previous ones."""
-    import torch
+#: read by OpenMP and MKL when torch is first imported: how a worker that has not loaded torch sets its threads
+_TORCH_THREAD_ENVS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
+
+def _set_threads(threads: int) -> dict[str, Any]:
+    """torch's, OpenCV's and the kit's media thread budget (decoder threads, x264 threads) set to ``threads``;
+    returns what :func:`_set_threads_back` restores. torch is not imported for it (2 s of every worker's start on
+    a 2-core machine, for works that never use it, such as DaGAN's crops): OMP_NUM_THREADS and MKL_NUM_THREADS give
+    the threads to a torch imported later, ``torch.set_num_threads`` to one already loaded."""
     from talkingface.media.ffmpeg import THREADS_ENV
 
-    env = os.environ.get(THREADS_ENV)
-    os.environ[THREADS_ENV] = str(threads)
-    old = torch.get_num_threads(), None, env
-    torch.set_num_threads(threads)
+    old: dict[str, Any] = {"env": {k: os.environ.get(k) for k in (THREADS_ENV, *_TORCH_THREAD_ENVS)},
+                           "torch": None, "cv2": None}
+    os.environ.update(dict.fromkeys(old["env"], str(threads)))
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        old["torch"] = torch.get_num_threads()
+        torch.set_num_threads(threads)
     try:
         import cv2
 
-        old = old[0], cv2.getNumThreads(), env
+        old["cv2"] = cv2.getNumThreads()
         cv2.setNumThreads(threads)
     except ImportError:
         pass
     return old
 
 
-def _set_threads_back(old: tuple[int, int | None, str | None]) -> None:
-    import torch
-
-    from talkingface.media.ffmpeg import THREADS_ENV
-
-    torch.set_num_threads(old[0])
-    if old[2] is None:
-        os.environ.pop(THREADS_ENV, None)
-    else:
-        os.environ[THREADS_ENV] = old[2]
-    if old[1] is not None:
+def _set_threads_back(old: dict[str, Any]) -> None:
+    """The caller's thread settings back. A torch first imported during the run keeps the run's threads (the
+    library cannot know the count torch would have picked); a caller that cares has torch loaded before."""
+    for key, value in old["env"].items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    if old["torch"] is not None:
+        sys.modules["torch"].set_num_threads(old["torch"])
+    if old["cv2"] is not None:
         import cv2
 
-        cv2.setNumThreads(old[1])
+        cv2.setNumThreads(old["cv2"])
 
 
 def _init_worker(threads: int) -> None:

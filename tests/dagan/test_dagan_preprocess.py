@@ -262,3 +262,21 @@ def test_identity_rules_and_test_ids(tmp_path):
     share = sum(split_of(i, Settings(input_dir=".", seed=3)) == "test" for i in many) / len(many)
     assert 0.06 < share < 0.14 and [split_of(i, Settings(input_dir=".", seed=3)) for i in many] == \
         [split_of(i, Settings(input_dir=".", seed=3)) for i in many]
+
+
+def test_the_preprocess_does_not_load_the_networks():
+    """`import dagan` loads torch and the networks only when a model name is used: the preprocess CLI and each of its
+    worker processes (which import dagan.dataset_prep to run the work) crop videos without torch, 2 s of every
+    process's start on 2 cores."""
+    import sys
+
+    code = ("import sys, dagan, dagan.cli.preprocess, dagan.dataset_prep\n"
+            "assert 'torch' not in sys.modules, 'torch loaded'\n"
+            "from dagan import load_model, DaganModel, SourceState\n"
+            "assert 'torch' in sys.modules and callable(load_model)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with pytest.raises(AttributeError, match="no attribute 'animate_video'"):
+        import dagan
+
+        _ = dagan.animate_video
