@@ -48,8 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     a("--output_dir", required=True, help="dataset root to write (train/ and test/ inside); not inside --input_dir. "
                                           "Running again into it skips the videos already done")
     a("--workers", type=int, default=1, help="videos processed in parallel, one process each (default 1)")
-    a("--threads", type=int, default=1, help="torch/OpenCV threads of each worker (default 1: one process per core "
-                                            "scales better than threads; raise it when workers < cores)")
+    a("--threads", type=int, default=1, help="threads of each worker for torch, OpenCV, video decoding and encoding "
+                                            "(default 1: one process per core scales better than threads; raise it "
+                                            "when workers < cores)")
     a("--shard", metavar="i/n", help="process only shard i of n (0 <= i < n), split by a hash of each video's path, "
                                      "so n machines share one dataset without talking; each writes its own report")
     a("--landmarks", default="auto", choices=["auto", "face-alignment", "offline"],

@@ -45,8 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     a("--output_dir", default="./asserts/training_data",
       help="training data root (default ./asserts/training_data, the authors')")
     a("--workers", type=int, default=1, help="videos processed in parallel (worker processes; default 1)")
-    a("--threads", type=int, default=1, help="torch/OpenCV threads of each worker (default 1: one process per core "
-                                            "scales better than threads; raise it when workers < cores)")
+    a("--threads", type=int, default=1, help="threads of each worker for torch, OpenCV, video decoding and encoding "
+                                            "(default 1: one process per core scales better than threads; raise it "
+                                            "when workers < cores)")
     a("--shard", help="i/n: process only this shard's videos (several machines share one dataset; each writes "
                       "its own report and JSON)")
     a("--landmarks", default="auto", choices=["auto", "face-alignment", "offline", "openface-csv"],
