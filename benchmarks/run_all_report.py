@@ -38,7 +38,7 @@ def row(record: dict) -> str:
     target = record.get("target") or "—"
     met = {True: " ✔ met", False: " ✘ missed", None: ""}[record.get("target_met")]
     check = ("OK" if record["check"]["ok"] else "**FAIL**") + (f" ({record['error']})" if "error" in record else "")
-    load = f"{record['load_before'][0]}→{record['load_after'][0]} / {record['cores']}"
+    load = f"{record['load_before'][0]:.2f}→{record['load_after'][0]:.2f} / {record['cores']}"
     if record.get("loaded"):
         load += " ⚠ loaded"
     return (f"| {name} | {record.get('settings', '')} | {_rate(record, 'ours')} | "

@@ -28,7 +28,7 @@ def measured(name="lawdnet", **changes) -> dict:
 # 10 frames / 2 s = 5/s (10/3 = 3.33 .. 10/1 = 10); authors 10/5 = 2/s (1.67 .. 2.5); floor 6.67/s (6.25 .. 7.14)
 EXPECTED = ("| lawdnet | 10 frames | 5 frames/s (3.33–10) | 2 frames/s (1.67–2.5) (authors) | "
             "6.67 frames/s (6.25–7.14) | 2.50 (authors/ours) | 1.33 (ours/floor) | ours/floor <= 1.25 ✘ missed | OK | "
-            "1,234 | — | 0.5→0.7 / 2 |")
+            "1,234 | — | 0.50→0.70 / 2 |")
 
 
 def test_measured_row():
@@ -44,7 +44,7 @@ def test_unjudged_target_row():
 
 
 def test_loaded_row_is_marked():
-    assert row(measured(loaded=True)) == EXPECTED.replace("0.5→0.7 / 2 |", "0.5→0.7 / 2 ⚠ loaded |")
+    assert row(measured(loaded=True)) == EXPECTED.replace("0.50→0.70 / 2 |", "0.50→0.70 / 2 ⚠ loaded |")
 
 
 def test_row_without_work_shows_seconds():
@@ -72,7 +72,7 @@ def test_page_holds_machine_table_rows_and_detail(quick):
     assert "at commit `abc1234`." in page and "Machine: Test CPU, 2 CPUs; Python 3.11.9, torch 2.3.0" in page
     assert "interleaved over 3 rounds" in page
     table = [line for line in lines if line.startswith("| ") and not line.startswith("| benchmark")]
-    assert table == [EXPECTED.replace("0.5→0.7 / 2 |", "0.5→0.7 / 2 ⚠ loaded |"),
+    assert table == [EXPECTED.replace("0.50→0.70 / 2 |", "0.50→0.70 / 2 ⚠ loaded |"),
                      "| lse | — | — | — | — | — | — | — | **did not run**: exit 1: boom | — | — | — |"]
     assert "### lawdnet: A title" in lines and "### lse: " in lines
     assert "- ours: median 2.000 s per run (2.000, 1.000, 3.000)" in lines
