@@ -37,7 +37,7 @@ T_PAPER_RUNNER = "tests/evaluate/test_paper_metric_runner.py"
 SLIPS: tuple[Slip, ...] = (
     # --- media: readers and writers ---------------------------------------------------------------------------
     Slip("reader-bgr", "media", "talkingface/media/reader.py",
-         'array = frame.to_ndarray(format="rgb24")\n', 'array = frame.to_ndarray(format="bgr24")\n',
+         'convert = {"format": "rgb24", ', 'convert = {"format": "bgr24", ',
          "BGR is OpenCV's habit; a reader ported from cv2 code asks PyAV for bgr24",
          (f"{T_MEDIA}::test_decoding_matches_pinned_ffmpeg_rgb24",), fast=True),
     Slip("read-image-bgr", "media", "talkingface/media/images.py",
